@@ -1,0 +1,64 @@
+# dirtybench: plain POSIX make (GNU make and bmake). The kernel module
+# alone builds with kbuild (kmod/Kbuild).
+#
+#   make                 bin/dirtybench, bin/dirtyram
+#   make check           every Criterion suite (SAN=1: ASan + UBSan build)
+#   make check-kernel    module built with kbuild, tested in a booted kernel
+#   make bench [TARGET=host]   a target's matrix, ends with the report path
+#   make perf            figures against references measured in the same run
+#   make deps            install missing Debian packages (as root)
+#   make install PREFIX=/usr/local    make clean
+
+.POSIX:
+
+SAN =
+TARGET = host
+PREFIX = /usr/local
+DESTDIR =
+# build/ and bin/, or build-san/ and bin-san/ with SAN=1
+O = build$(SAN:1=-san)
+BIN = bin$(SAN:1=-san)
+SUB = $(MAKE) -f mk/build.mk O=$(O) BIN=$(BIN) SAN=$(SAN)
+
+all: prepare
+	@$(SUB) all
+
+prepare:
+	@if [ ! -f $(O)/config.mk ] || [ configure -nt $(O)/config.mk ]; then \
+		sh ./configure O=$(O) SAN=$(SAN) || exit $$?; fi
+	@sh mk/gen.sh > $(O)/rules.mk.new && mv $(O)/rules.mk.new $(O)/rules.mk
+
+deps:
+	@sh ci/deps.sh
+
+check: deps
+	@$(MAKE) prepare SAN=$(SAN)
+	@$(SUB) check
+
+check-kernel: deps
+	@$(MAKE) prepare SAN=$(SAN)
+	@$(SUB) check-kernel
+
+bench: deps
+	@$(MAKE) prepare
+	@$(SUB) bench TARGET=$(TARGET)
+
+perf: deps
+	@$(MAKE) prepare
+	@$(SUB) perf
+
+dirtyram-static: prepare
+	@$(SUB) dirtyram-static
+
+tests: prepare
+	@$(SUB) tests
+
+install: all
+	mkdir -p $(DESTDIR)$(PREFIX)/bin
+	cp $(BIN)/dirtybench $(BIN)/dirtyram $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf build build-san bin bin-san
+	@if [ -f kmod/Makefile ]; then $(MAKE) -C kmod clean >/dev/null 2>&1 || true; fi
+
+.PHONY: all prepare deps check check-kernel bench perf dirtyram-static tests install clean

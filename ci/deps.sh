@@ -1,0 +1,45 @@
+#!/bin/sh
+# Install the Debian packages dirtybench needs, or say exactly what to run.
+# Exit 0 when everything is there, 3 when something is missing and we are
+# not root (or apt failed). DIRTYBENCH_NO_DEPS=1 skips the check.
+set -u
+[ "${DIRTYBENCH_NO_DEPS:-}" = 1 ] && exit 0
+
+# build and tests
+PKGS="gcc make bmake pkg-config libcriterion-dev libpcre2-dev
+libcurl4-openssl-dev libjansson-dev libinih-dev libxxhash-dev
+gnuplot-nox iproute2 curl"
+# the kernel test bed: Debian's kernel, its headers, QEMU, an initramfs
+PKGS="$PKGS linux-image-amd64 linux-headers-amd64 qemu-system-x86
+busybox-static cpio kmod"
+# reports and comparisons: a real HTTP server and a real browser
+PKGS="$PKGS nginx-light chromium"
+
+missing=
+for p in $PKGS; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)
+	case $st in
+	*"install ok installed"*) ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "dirtybench: missing Debian packages:$missing" >&2
+	echo "dirtybench: run as root: apt-get update && apt-get install -y$missing" >&2
+	exit 3
+fi
+echo "dirtybench: installing Debian packages:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null 2>&1 || true
+if ! apt-get install -y -qq --no-install-recommends $missing >/tmp/dirtybench-apt.log 2>&1; then
+	tail -20 /tmp/dirtybench-apt.log >&2
+	echo "dirtybench: apt-get install failed (log above)" >&2
+	exit 3
+fi
+# nginx from Debian starts a service listening on every address: the tests
+# start their own on 127.0.0.1 instead.
+if command -v systemctl >/dev/null 2>&1; then systemctl stop nginx >/dev/null 2>&1 || true; fi
+if [ -f /run/nginx.pid ]; then kill "$(cat /run/nginx.pid)" 2>/dev/null || true; fi
+exit 0

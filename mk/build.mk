@@ -1,0 +1,63 @@
+# Called by the top-level Makefile after configure and mk/gen.sh.
+.POSIX:
+
+include $(O)/config.mk
+include $(O)/rules.mk
+
+CC = cc
+# extra flags from the command line (make CFLAGS=... LDFLAGS=...)
+CFLAGS =
+LDFLAGS =
+WARN = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-align \
+	-Wstrict-prototypes -Wmissing-prototypes -Wwrite-strings \
+	-Wformat=2 -Wundef -Wvla -Wno-unused-parameter
+SANFLAGS_1 = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+OPT_ = -O2
+OPT_1 = -O1
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(OPT_$(SAN)) -g $(WARN) -pthread \
+	-Iinclude -Ilib -Ikmod -I$(O) $(SANFLAGS_$(SAN)) $(CONF_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = -pthread $(SANFLAGS_$(SAN)) $(LDFLAGS)
+LIBS = $(CONF_LIBS) -lm
+
+LIBDB = $(O)/libdirtybench.a
+TESTBIN = $(O)/dirtybench-tests
+
+all: $(BIN)/dirtybench $(BIN)/dirtyram
+
+$(LIBDB): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $(LIB_OBJS)
+
+$(BIN)/dirtybench: $(BENCH_OBJS) $(LIBDB)
+	@mkdir -p $(BIN)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(BENCH_OBJS) $(LIBDB) $(LIBS)
+
+$(BIN)/dirtyram: $(DIRTYRAM_OBJS)
+	@mkdir -p $(BIN)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(DIRTYRAM_OBJS) -lm
+
+dirtyram-static: $(BIN)/dirtyram-static
+$(BIN)/dirtyram-static: workloads/dirtyram/dirtyram.c workloads/dirtyram/main.c include/dirtybench/dirtyram.h
+	@mkdir -p $(BIN)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 $(WARN) -Iinclude -static -pthread \
+		-o $@ workloads/dirtyram/dirtyram.c workloads/dirtyram/main.c -lm
+
+tests: $(TESTBIN)
+$(TESTBIN): $(TEST_OBJS) $(LIBDB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJS) $(LIBDB) $(LIBS) $(TEST_LIBS)
+
+# Criterion's synthesis line is the last line of the run.
+check: all $(TESTBIN)
+	DIRTYBENCH_BIN=$(BIN) sh ci/check.sh $(TESTBIN)
+
+check-kernel: all
+	DIRTYBENCH_BIN=$(BIN) sh ci/kernel/run.sh
+
+bench: all
+	$(BIN)/dirtybench bench --target $(TARGET)
+
+perf: all
+	$(BIN)/dirtybench perf
+
+.PHONY: all dirtyram-static tests check check-kernel bench perf

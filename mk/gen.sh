@@ -1,0 +1,33 @@
+#!/bin/sh
+# Write the object rules for every source file present now, so adding a
+# .c file needs no Makefile edit. Output: make syntax on stdout.
+# Usage: sh mk/gen.sh
+set -eu
+
+hdrs=$(ls include/dirtybench/*.h lib/*.h lib/*.def kmod/*.h \
+	vmm-shims/stage2/*.h collectors/*.h reports/*.h bench/*.h tests/*.h \
+	2>/dev/null | tr '\n' ' ')
+echo "HDRS = $hdrs"
+
+seen=' '
+rules() {	# VAR files...
+	var=$1; shift
+	objs=
+	for f in "$@"; do
+		[ -f "$f" ] || continue
+		o="\$(O)/${f%.c}.o"
+		objs="$objs $o"
+		case $seen in *" $f "*) continue ;; esac
+		seen="$seen$f "
+		printf '%s: %s $(HDRS) $(O)/config.h\n' "$o" "$f"
+		printf '\t@mkdir -p %s\n' "\$(O)/$(dirname "$f")"
+		printf '\t$(CC) $(ALL_CFLAGS) -c %s -o %s\n' "$f" "$o"
+	done
+	echo "$var =$objs"
+}
+
+rules LIB_OBJS lib/*.c lib/trackers/*.c vmm-shims/*/*.c collectors/*.c \
+	reports/*.c workloads/dirtyram/dirtyram.c
+rules DIRTYRAM_OBJS workloads/dirtyram/dirtyram.c workloads/dirtyram/main.c
+rules BENCH_OBJS bench/*.c
+rules TEST_OBJS tests/*.c

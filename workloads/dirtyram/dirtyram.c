@@ -1,0 +1,3 @@
+// SPDX-License-Identifier: MIT
+/* dirtyram workload library: being written. */
+#include "dirtybench/dirtyram.h"
