@@ -139,6 +139,13 @@ int db_uffd_wp(int fd, void *base, size_t len, bool protect, bool dontwake)
 	return 0;
 }
 
+int db_uffd_wake(int fd, void *base, size_t len)
+{
+	struct uffdio_range r = { .start = (uintptr_t)base, .len = len };
+
+	return ioctl(fd, UFFDIO_WAKE, &r) ? -errno : 0;
+}
+
 uint64_t db_uffd_backing_feature(enum db_backing backing)
 {
 	return backing == DB_BACKING_HUGETLB || backing == DB_BACKING_MEMFD ?

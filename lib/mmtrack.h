@@ -40,6 +40,8 @@ int db_uffd_unregister(int fd, void *base, size_t len);
  * the faulting threads unless dontwake. Retries EAGAIN. No message.
  */
 int db_uffd_wp(int fd, void *base, size_t len, bool protect, bool dontwake);
+/* Wake the threads waiting on faults in [base, base+len). */
+int db_uffd_wake(int fd, void *base, size_t len);
 /* The kernel feature a backing needs for WP: 0 or a UFFD_FEATURE_*. */
 uint64_t db_uffd_backing_feature(enum db_backing backing);
 /*

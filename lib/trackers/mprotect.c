@@ -27,6 +27,7 @@ struct mprotect_priv {
 	int slot;
 	bool have_slot;
 	atomic_int all_dirty;		/* coalesced: report every page */
+	atomic_uint rearms;		/* collects that took the marks */
 	atomic_int armed;
 	atomic_uint_fast64_t faults;
 	atomic_uint_fast64_t coalesces;
@@ -38,32 +39,49 @@ static int mprotect_probe(char *why, size_t len)
 	return 0;
 }
 
+static void mark(struct mprotect_priv *p, size_t first)
+{
+	size_t i;
+
+	for (i = 0; i < p->unit >> DB_PAGE_SHIFT; i++)
+		db_bitmap_set_atomic(&p->marks, first + i);
+}
+
 /* Signal context: async-signal-safe calls and atomics only. */
 static bool mprotect_fault(void *ctx, uintptr_t addr)
 {
 	struct mprotect_priv *p = ctx;
 	uintptr_t u = addr & ~(uintptr_t)(p->unit - 1);
-	size_t first = (u - (uintptr_t)p->base) >> DB_PAGE_SHIFT, i;
+	size_t first = (u - (uintptr_t)p->base) >> DB_PAGE_SHIFT;
+	unsigned gen = atomic_load(&p->rearms);
 
 	atomic_fetch_add(&p->faults, 1);
 	/*
-	 * Make the page writable first, then mark it: a collect that takes
-	 * the mark re-protects after taking it, so the retried write either
-	 * lands before that (and the page is sent after this collect) or
-	 * faults again and is marked for the next round.
+	 * Mark before the page becomes writable: any write that gets through
+	 * (this thread's retry or another thread's) is then already marked
+	 * when a later collect takes the marks. If a collect took the mark
+	 * and re-protected RAM before our mprotect() below, the page is now
+	 * writable in the new round: mark it again for that round.
 	 */
+	mark(p, first);
 	if (mprotect((void *)u, p->unit, PROT_READ | PROT_WRITE) == 0) {
-		for (i = 0; i < p->unit >> DB_PAGE_SHIFT; i++)
-			db_bitmap_set_atomic(&p->marks, first + i);
+		if (atomic_load(&p->rearms) != gen)
+			mark(p, first);
 		return true;
 	}
 	if (errno != ENOMEM)
 		return false;
-	/* vm.max_map_count reached: one writable mapping merges them all. */
+	/*
+	 * vm.max_map_count reached: one writable mapping merges them all.
+	 * Until a collect re-protects RAM any page may be written, so the
+	 * round reports every page (marked the same way as a single page).
+	 */
+	atomic_store(&p->all_dirty, 1);
 	if (mprotect(p->base, p->size, PROT_READ | PROT_WRITE))
 		return false;
+	if (atomic_load(&p->rearms) != gen)
+		atomic_store(&p->all_dirty, 1);
 	atomic_fetch_add(&p->coalesces, 1);
-	atomic_store(&p->all_dirty, 1);
 	return true;
 }
 
@@ -115,11 +133,15 @@ static int mprotect_collect(struct db_tracker *t, struct db_bitmap *dirty)
 	struct mprotect_priv *p = t->priv;
 	size_t w;
 
-	/* Take the marks, then re-arm (see mprotect_fault for the order). */
+	/*
+	 * Take the marks, count the re-arm, then re-protect (see
+	 * mprotect_fault for why in this order).
+	 */
 	if (atomic_exchange(&p->all_dirty, 0))
 		db_bitmap_fill(dirty);
 	for (w = 0; w < DB_BITMAP_WORDS(p->marks.nbits); w++)
 		dirty->words[w] |= db_bitmap_xchg_word(&p->marks, w);
+	atomic_fetch_add(&p->rearms, 1);
 	return protect_all(p, PROT_READ);
 }
 

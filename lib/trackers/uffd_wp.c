@@ -36,6 +36,7 @@ struct uffd_wp_priv {
 	size_t size, unit;
 	atomic_uint_fast64_t wp_faults, handler_reads, release_errors;
 	atomic_int first_release_err;
+	atomic_uint rearms;		/* collects that took the marks */
 	uint64_t wp_ioctls;
 };
 
@@ -44,11 +45,20 @@ static int uffd_wp_probe(char *why, size_t len)
 	return db_uffd_probe(UFFD_FEATURE_PAGEFAULT_FLAG_WP, false, why, len);
 }
 
+static void mark(struct uffd_wp_priv *p, size_t first)
+{
+	size_t i;
+
+	for (i = 0; i < p->unit >> DB_PAGE_SHIFT; i++)
+		db_bitmap_set_atomic(&p->marks, first + i);
+}
+
 static void handle_fault(struct uffd_wp_priv *p, const struct uffd_msg *m)
 {
 	uintptr_t a = (uintptr_t)m->arg.pagefault.address &
 		      ~(uintptr_t)(p->unit - 1);
-	size_t first, i;
+	unsigned gen = atomic_load(&p->rearms);
+	size_t first;
 	int err;
 
 	if (m->event != UFFD_EVENT_PAGEFAULT ||
@@ -56,21 +66,27 @@ static void handle_fault(struct uffd_wp_priv *p, const struct uffd_msg *m)
 	    a < (uintptr_t)p->base || a >= (uintptr_t)p->base + p->size)
 		return;
 	atomic_fetch_add(&p->wp_faults, 1);
+	first = (a - (uintptr_t)p->base) >> DB_PAGE_SHIFT;
 	/*
-	 * Release first, then mark: a collect takes the marks before it
-	 * write-protects again, so the woken write is either reported by
-	 * that collect (it landed before the re-protect) or faults anew.
+	 * Mark before releasing: every write that gets through afterwards
+	 * (the woken writer's, or another thread's) is already marked when
+	 * a later collect takes the marks. If a collect took the mark and
+	 * write-protected RAM again before our release, the page is now
+	 * writable in the new round: mark it again for that round.
 	 */
-	err = db_uffd_wp(p->uffd, (void *)a, p->unit, false, false);
+	mark(p, first);
+	err = db_uffd_wp(p->uffd, (void *)a, p->unit, false, true);
+	if (!err && atomic_load(&p->rearms) != gen)
+		mark(p, first);
+	/* Wake the writer only now, so its own next collect comes after. */
+	if (!err)
+		err = db_uffd_wake(p->uffd, (void *)a, p->unit);
 	if (err) {
 		int zero = 0;
 
 		atomic_fetch_add(&p->release_errors, 1);
 		atomic_compare_exchange_strong(&p->first_release_err, &zero, err);
 	}
-	first = (a - (uintptr_t)p->base) >> DB_PAGE_SHIFT;
-	for (i = 0; i < p->unit >> DB_PAGE_SHIFT; i++)
-		db_bitmap_set_atomic(&p->marks, first + i);
 }
 
 static void *handler_main(void *arg)
@@ -164,9 +180,13 @@ static int uffd_wp_collect(struct db_tracker *t, struct db_bitmap *dirty)
 
 	if (err)
 		return db_error_errno(err, "tracker uffd-wp: the fault handler could not release a page");
-	/* Take the marks, then re-protect (see handle_fault for the order). */
+	/*
+	 * Take the marks, count the re-arm, then write-protect again (see
+	 * handle_fault for why in this order).
+	 */
 	for (w = 0; w < DB_BITMAP_WORDS(p->marks.nbits); w++)
 		dirty->words[w] |= db_bitmap_xchg_word(&p->marks, w);
+	atomic_fetch_add(&p->rearms, 1);
 	return protect_all(p, true);
 }
 
@@ -216,7 +236,7 @@ static size_t uffd_wp_counters(struct db_tracker *t, struct db_counter *out,
 	const struct db_counter c[] = {
 		{ "wp_faults", atomic_load(&p->wp_faults) },
 		{ "handler_reads", atomic_load(&p->handler_reads) },
-		{ "wp_ioctls", p->wp_ioctls + atomic_load(&p->wp_faults) },
+		{ "wp_ioctls", p->wp_ioctls + 2 * atomic_load(&p->wp_faults) },
 		{ "release_errors", atomic_load(&p->release_errors) },
 		{ "user_mode_only", p->user_mode_only },
 	};
