@@ -13,6 +13,7 @@
 
 #include "dirtybench/common.h"
 #include "dirtybench/tracker.h"
+#include "../vmm-shims/stage2/sim.h"
 #include "../vmm-shims/stage2/stage2.h"
 
 #define MIB (1ull << 20)
@@ -743,4 +744,50 @@ Test(stage2, tracker_write_outside_ram_is_refused)
 	cr_assert_eq(memcmp(ram.base + ram.size - 8, &v, 8), 0);
 	db_tracker_destroy(t);
 	db_ram_destroy(&ram);
+}
+
+/* ---- the virtual-time migration the benchmark runs ------------------- */
+
+Test(stage2, sim_migrates_both_strategies_and_rebuilds_after_cancel)
+{
+	struct s2sim_config cfg = {
+		.total_pages = 2048, .dirty_pages = 64, .period_ms = 10,
+		.copies = 1, .guest_vcpus = 2, .ram_bytes = 16 * MIB,
+		.backing = DB_BACKING_THP, .bandwidth_Bps = 100000000,
+		.downtime_limit_ns = 10000000, .max_rounds = 20,
+		.cancel_run_ns = 2000000000ull, .unlogged_ns = 1000000000ull,
+	};
+	struct s2sim_result r[2], base;
+	uint64_t touched;
+	char why[256];
+	int k;
+
+	if (db_backing_probe(DB_BACKING_THP, why, sizeof(why)))
+		cr_skip_test("needs 2 MiB backing for blocks: %s", why);
+	cfg.tracker = "stage2-lazy";
+	cfg.unlogged = true;
+	cr_assert_eq(s2sim_run(&cfg, &base), 0, "%s", db_strerror());
+	cr_assert_eq(base.pages_written, 6400, "100 periods of 64 pages in 1 s");
+	cr_assert_float_eq(base.achieved_pps, base.target_pps, 1e-6);
+	cfg.unlogged = false;
+	for (k = 0; k < 2; k++) {
+		cfg.tracker = k ? "stage2-lazy" : "stage2-eager";
+		cr_assert_eq(s2sim_run(&cfg, &r[k]), 0, "%s", db_strerror());
+		cr_assert(r[k].ram_equal, "%s: destination image equals the RAM (%zu pages differ)",
+			  cfg.tracker, r[k].mismatched_pages);
+		cr_assert(r[k].converged, "%s converged", cfg.tracker);
+		cr_assert_geq(r[k].rounds, 3);
+		cr_assert_eq(r[k].blocks_before, 8, "16 MiB of 2 MiB blocks");
+	}
+	cr_assert_eq(s2sim_counter(&r[0], "blocks_split"), 8, "eager split all 8");
+	touched = DB_DIV_ROUND_UP(DB_MIN(r[1].pages_written, 2048), 512);
+	cr_assert_lt(touched, 8);
+	cr_assert_eq(s2sim_counter(&r[1], "blocks_split"), touched,
+		     "lazy split only the %llu blocks the workload wrote",
+		     (unsigned long long)touched);
+	cr_assert_eq(r[0].blocks_after_cancel, 4,
+		     "eager: the written blocks come back, the others stay split");
+	cr_assert_eq(r[1].blocks_after_cancel, 8, "lazy: every block mapped again");
+	cr_assert_eq(r[0].rebuilt_after_cancel, 4);
+	cr_assert_eq(r[1].rebuilt_after_cancel, touched);
 }
