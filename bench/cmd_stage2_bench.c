@@ -57,7 +57,9 @@ static const struct opt {
 } opts[] = {
 	{ "scale", "F", "1", "scale RAM, page counts and bandwidth by F (0 < F <= 1):\n"
 	  "the same dirty-rate/bandwidth ratio and round times on\n"
-	  "less memory; 0.125 suits a small host",
+	  "less memory; measured costs count 1/F times, so each\n"
+	  "period's work keeps its full-size share of the period;\n"
+	  "0.125 suits a small host",
 	  OPT_DOUBLE, offsetof(struct bench_opts, scale), 1e-4, 1 },
 	{ "ram", "SIZE", "1792M", "guest RAM before scaling (the test bed's guests)",
 	  OPT_SIZE, offsetof(struct bench_opts, ram_bytes), 0, 0 },
@@ -294,7 +296,7 @@ static void entry_name(const struct entry *e, char *buf, size_t len)
 		 e->copies);
 }
 
-static void print_tables(const struct row *rows, size_t n)
+static void print_tables(const struct row *rows, size_t n, double cancel_s)
 {
 	static const char *const strat[2] = { "eager", "lazy" };
 	char name[64];
@@ -349,15 +351,17 @@ static void print_tables(const struct row *rows, size_t n)
 			       (double)s2sim_counter(r, "fault_handler_ns") / 1e6,
 			       (unsigned long long)s2sim_counter(r, "tlb_flushes"),
 			       (unsigned long long)s2sim_counter(r, "tlb_misses"),
-			       (double)r->enable_ns / 1e6,
+			       (double)s2sim_counter(r, "log_enable_ns") / 1e6,
 			       (double)s2sim_counter(r, "descriptors_written") / 1e3,
 			       cancel);
 		}
 	}
 	printf("\nslowdown: unlogged guest pages/s over logged; cost_x: guest time per\n"
-	       "page written, logged over unlogged; tables_MiB: peak stage-2 table\n"
-	       "memory; desc_k: thousands of descriptors written; after_cncl: 2 MiB\n"
-	       "blocks mapped after cancel and the guest ran on, of those at start.\n");
+	       "page written, logged over unlogged; late_ms: longest period lateness\n"
+	       "(virtual); tables_MiB: peak stage-2 table memory; fault_ms and\n"
+	       "enable_ms: measured, unscaled; desc_k: thousands of descriptors\n"
+	       "written; after_cncl: 2 MiB blocks mapped after a cancel and %g s more\n"
+	       "of the guest, of those at enable.\n", cancel_s);
 }
 
 /* <0: eager better, >0: lazy better, 0: alike. */
@@ -417,7 +421,8 @@ static void verdict(const struct row *rows, size_t n)
 		light_lazy_ok += compare(&rows[i].r[0], &rows[i].r[1]) >= 0;
 	}
 	entry_name(&rows[heavy].e, name, sizeof(name));
-	printf("Heaviest load that converged: %s: eager %u rounds, %.2f s; lazy %u rounds, %.2f s.\n",
+	printf("Heaviest load that converged: %s:\n"
+	       "  eager %u rounds, %.2f s; lazy %u rounds, %.2f s.\n",
 	       name, rows[heavy].r[0].rounds, (double)rows[heavy].r[0].total_ns / NSEC,
 	       rows[heavy].r[1].rounds, (double)rows[heavy].r[1].total_ns / NSEC);
 	c = compare(&rows[heavy].r[0], &rows[heavy].r[1]);
@@ -431,10 +436,10 @@ static void verdict(const struct row *rows, size_t n)
 		       "lighter loads.\n", light - light_lazy_ok, light);
 	else
 		printf("VERDICT: NOT CONFIRMED by this run: at the heaviest converging load\n"
-		       "%s. With the same access sequence both strategies log the same pages,\n"
-		       "so they resend the same data; the strategies only move the split work\n"
-		       "between log enable (eager) and the fault path (lazy), and here that\n"
-		       "work did not change the number of rounds.\n",
+		       "%s. With the same access sequence both strategies log\n"
+		       "the same pages, so they resend the same data; they only move the\n"
+		       "split work between log enable (eager) and the fault path (lazy),\n"
+		       "and here that work did not change the number of rounds.\n",
 		       c > 0 ? "lazy converged faster" : "both converged alike");
 }
 
@@ -500,6 +505,7 @@ static int run_entry(const struct bench_opts *o, enum db_backing backing,
 		.max_rounds = (unsigned)o->max_rounds,
 		.cancel_run_ns = (uint64_t)(o->cancel_s * NSEC),
 		.unlogged_ns = (uint64_t)(o->baseline_s * NSEC),
+		.cost_factor = 1 / o->scale,
 	};
 	char spec[2][128], name[64];
 	int k, err;
@@ -577,7 +583,7 @@ int cmd_stage2_bench(int argc, char **argv)
 		if (!rows[i].r[0].ram_equal || !rows[i].r[1].ram_equal)
 			status = DB_EXIT_VALIDATION;
 	}
-	print_tables(rows, n);
+	print_tables(rows, n, o.cancel_s);
 	verdict(rows, n);
 	if (o.csv) {
 		FILE *f = fopen(o.csv, "w");

@@ -19,8 +19,15 @@ struct sim {
 	uint64_t *pos, *gen, *next_v;	/* per copy; next_v: next period */
 	uint64_t *free_v;		/* per vCPU: busy until */
 	uint32_t epoch;
+	double cost;			/* cfg->cost_factor, 1 if unset */
 	uint64_t written, write_ns, max_late_ns;
 };
+
+/* A measured duration as charged to the virtual clock. */
+static uint64_t charge(const struct sim *s, uint64_t ns)
+{
+	return (uint64_t)((double)ns * s->cost);
+}
 
 uint64_t s2sim_counter(const struct s2sim_result *res, const char *name)
 {
@@ -83,7 +90,7 @@ static int run_guest(struct sim *s, uint64_t until)
 			if (err)
 				return err;
 		}
-		w = db_now_ns() - t0;
+		w = charge(s, db_now_ns() - t0);
 		s->write_ns += w;
 		s->written += cfg->dirty_pages;
 		s->free_v[v] = bstart + w;
@@ -108,7 +115,7 @@ static int collect_copy(struct sim *s, struct db_bitmap *dirty, uint8_t *dst,
 
 	db_bitmap_zero(dirty);
 	err = db_tracker_collect(s->t, dirty);
-	*ns = db_now_ns() - t0;
+	*ns = charge(s, db_now_ns() - t0);
 	if (err)
 		return err;
 	db_bitmap_for_each(dirty, i)
@@ -153,7 +160,7 @@ static int migrate(struct sim *s, struct s2sim_result *res)
 	res->blocks_before = live_counter(s->t, "blocks_2m_now");
 	t0 = db_now_ns();
 	err = db_tracker_start(s->t);
-	res->enable_ns = db_now_ns() - t0;
+	res->enable_ns = charge(s, db_now_ns() - t0);
 	if (err)
 		goto out;
 	/* Faults wait for the MMU lock the enable pass holds. */
@@ -237,6 +244,7 @@ int s2sim_run(const struct s2sim_config *cfg, struct s2sim_result *res)
 	res->target_pps = (double)cfg->copies * (double)cfg->dirty_pages * 1000.0 /
 			  (double)cfg->period_ms;
 	s.period_ns = cfg->period_ms * 1000000ull;
+	s.cost = cfg->cost_factor > 0 ? cfg->cost_factor : 1;
 	s.pos = calloc(cfg->copies, sizeof(uint64_t));
 	s.gen = calloc(cfg->copies, sizeof(uint64_t));
 	s.next_v = calloc(cfg->copies, sizeof(uint64_t));

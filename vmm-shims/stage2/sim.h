@@ -37,6 +37,12 @@ struct s2sim_config {
 	unsigned max_rounds;
 	/* After the migration, logging off and the guest runs this long. */
 	uint64_t cancel_run_ns;
+	/*
+	 * Measured costs are multiplied by this before being charged (0: 1).
+	 * A run scaled down by F uses 1/F: each period writes F times fewer
+	 * pages, and its work keeps its full-size share of the period.
+	 */
+	double cost_factor;
 };
 
 struct s2sim_result {
