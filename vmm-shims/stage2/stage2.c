@@ -1151,11 +1151,51 @@ static int wp_word(struct s2_vm *vm, struct s2_slot *s, size_t w,
 	return 0;
 }
 
+/*
+ * Take dirty bits from words [w0, w0 + nw) of the slot's bitmap and
+ * write-protect their pages again, then flush the VMID's TLBs if any page
+ * was. Without a mask (GET_DIRTY_LOG) whole words are taken and ORed into
+ * out; with one (CLEAR_DIRTY_LOG) only the masked bits that are set, the
+ * last word cut to last_bits when not 0. ctl held.
+ */
+static int take_and_protect(struct s2_vm *vm, struct s2_slot *s, size_t w0,
+			    size_t nw, const uint64_t *mask, unsigned last_bits,
+			    uint64_t *out)
+{
+	uint64_t wp0, m;
+	size_t w;
+	int err = 0;
+
+	pthread_rwlock_wrlock(&vm->lock);
+	wp0 = ST_GET(vm, pages_wp);
+	for (w = 0; w < nw && !err; w++) {
+		uint64_t *word = &s->dirty[w0 + w];
+
+		if (mask) {
+			m = mask[w];
+			if (w == nw - 1 && last_bits)
+				m &= (1ull << last_bits) - 1;
+			if (m)
+				m &= __atomic_fetch_and(word, ~m, __ATOMIC_ACQ_REL);
+		} else {
+			m = __atomic_exchange_n(word, 0, __ATOMIC_ACQ_REL);
+			out[w] |= m;
+		}
+		if (m)
+			err = wp_word(vm, s, w0 + w, m);
+	}
+	wp0 = ST_GET(vm, pages_wp) - wp0;
+	pthread_rwlock_unlock(&vm->lock);
+	if (wp0)
+		vmid_flush(vm);
+	return err;
+}
+
 int s2_get_dirty_log(struct s2_vm *vm, unsigned id, uint64_t *out,
 		     bool manual_protect)
 {
 	struct s2_slot *s = slot_get(vm, id);
-	uint64_t t0 = db_now_ns(), wp0;
+	uint64_t t0 = db_now_ns();
 	size_t w, nw;
 	int err = 0;
 
@@ -1163,26 +1203,11 @@ int s2_get_dirty_log(struct s2_vm *vm, unsigned id, uint64_t *out,
 		return -EINVAL;
 	nw = DB_BITMAP_WORDS(s->npages);
 	pthread_mutex_lock(&vm->ctl);
-	if (manual_protect) {
+	if (manual_protect)
 		for (w = 0; w < nw; w++)
 			out[w] |= __atomic_load_n(&s->dirty[w], __ATOMIC_ACQUIRE);
-		goto done;
-	}
-	pthread_rwlock_wrlock(&vm->lock);
-	wp0 = ST_GET(vm, pages_wp);
-	for (w = 0; w < nw && !err; w++) {
-		uint64_t m = __atomic_exchange_n(&s->dirty[w], 0, __ATOMIC_ACQ_REL);
-
-		if (!m)
-			continue;
-		out[w] |= m;
-		err = wp_word(vm, s, w, m);
-	}
-	wp0 = ST_GET(vm, pages_wp) - wp0;
-	pthread_rwlock_unlock(&vm->lock);
-	if (wp0)
-		vmid_flush(vm);
-done:
+	else
+		err = take_and_protect(vm, s, 0, nw, NULL, 0, out);
 	ST_ADD(vm, dirty_log_ns, db_now_ns() - t0);
 	pthread_mutex_unlock(&vm->ctl);
 	return err;
@@ -1192,9 +1217,8 @@ int s2_clear_dirty_log(struct s2_vm *vm, unsigned id, size_t first,
 		       size_t npages, const uint64_t *mask)
 {
 	struct s2_slot *s = slot_get(vm, id);
-	uint64_t t0 = db_now_ns(), wp0;
-	size_t w, nw;
-	int err = 0;
+	uint64_t t0 = db_now_ns();
+	int err;
 
 	if (!s)
 		return -EINVAL;
@@ -1202,26 +1226,9 @@ int s2_clear_dirty_log(struct s2_vm *vm, unsigned id, size_t first,
 		return db_error(-EINVAL,
 				"stage2: clear of pages [%zu, +%zu) in a memslot of %zu (first must be a multiple of 64)",
 				first, npages, s->npages);
-	nw = DB_BITMAP_WORDS(npages);
 	pthread_mutex_lock(&vm->ctl);
-	pthread_rwlock_wrlock(&vm->lock);
-	wp0 = ST_GET(vm, pages_wp);
-	for (w = 0; w < nw && !err; w++) {
-		uint64_t m = mask[w];
-
-		if (w == nw - 1 && npages % 64)
-			m &= (1ull << (npages % 64)) - 1;
-		if (!m)
-			continue;
-		m &= __atomic_fetch_and(&s->dirty[first / 64 + w], ~m,
-					__ATOMIC_ACQ_REL);
-		if (m)
-			err = wp_word(vm, s, first / 64 + w, m);
-	}
-	wp0 = ST_GET(vm, pages_wp) - wp0;
-	pthread_rwlock_unlock(&vm->lock);
-	if (wp0)
-		vmid_flush(vm);
+	err = take_and_protect(vm, s, first / 64, DB_BITMAP_WORDS(npages), mask,
+			       npages % 64, NULL);
 	ST_ADD(vm, dirty_log_ns, db_now_ns() - t0);
 	pthread_mutex_unlock(&vm->ctl);
 	return err;
