@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 
 #include "dirtybench/common.h"
+#include "dirtybench/dirtyram.h"
 #include "dirtybench/tracker.h"
 #include "../vmm-shims/stage2/sim.h"
 #include "../vmm-shims/stage2/stage2.h"
@@ -744,6 +745,83 @@ Test(stage2, tracker_write_outside_ram_is_refused)
 	cr_assert_eq(memcmp(ram.base + ram.size - 8, &v, 8), 0);
 	db_tracker_destroy(t);
 	db_ram_destroy(&ram);
+}
+
+static int dr_write(void *ctx, unsigned vcpu, size_t page, size_t off,
+		    const void *src, size_t len)
+{
+	struct db_tracker *t = ctx;
+
+	return t->ops->guest_write(t, vcpu, page, off, src, len);
+}
+
+/*
+ * dirtyram's vCPU threads write through the tracker (struct dr_access) as
+ * the engine wires them; a copying collector, then a pause and a last
+ * collect, must leave a copy equal to the RAM.
+ */
+static void dirtyram_through(const char *spec)
+{
+	struct dr_config cfg = {
+		.total_pages = 4096, .dirty_pages = 256, .period_ms = 1,
+		.pattern = DR_PATTERN_RANDOM, .copies = 2, .seed = 7,
+	};
+	struct db_tracker_params params = { .nvcpus = 2, .seed = 1 };
+	struct dr_access acc = { dr_write, NULL };
+	struct dr_workload *w;
+	struct db_tracker *t;
+	struct db_bitmap dirty;
+	struct dr_stats st;
+	struct db_ram ram;
+	uint8_t *copy;
+	size_t i, round;
+	char why[256];
+
+	if (db_backing_probe(DB_BACKING_THP, why, sizeof(why)))
+		cr_skip_test("needs 2 MiB backing for blocks: %s", why);
+	cr_assert_eq(db_ram_create(&ram, 32 * MIB, DB_BACKING_THP, 1), 0, "%s",
+		     db_strerror());
+	cr_assert_eq(db_tracker_create(&t, spec, &params), 0, "%s", db_strerror());
+	cr_assert_eq(db_tracker_attach(t, &ram), 0, "%s", db_strerror());
+	acc.ctx = t;
+	cr_assert_eq(dr_create(&w, &cfg, ram.base, ram.npages, &acc), 0);
+	cr_assert_eq(db_bitmap_init(&dirty, ram.npages), 0);
+	copy = malloc(ram.size);
+	cr_assert_not_null(copy);
+	cr_assert_eq(dr_start(w), 0);
+	db_sleep_ns(5000000);
+	cr_assert_eq(db_tracker_start(t), 0);
+	memcpy(copy, ram.base, ram.size);
+	for (round = 0; round <= 40; round++) {
+		if (round == 40)
+			cr_assert_eq(dr_pause(w, 1000000000ull), 0, "vCPUs pause");
+		db_bitmap_zero(&dirty);
+		cr_assert_eq(db_tracker_collect(t, &dirty), 0, "%s", db_strerror());
+		db_bitmap_for_each(&dirty, i)
+			memcpy(copy + i * 4096, ram.base + i * 4096, 4096);
+		db_sleep_ns(1000000);
+	}
+	dr_get_stats(w, &st);
+	cr_assert_gt(st.pages_written, 1000, "dirtyram wrote through the model");
+	for (i = 0; i < ram.npages; i++)
+		cr_assert_eq(memcmp(copy + i * 4096, ram.base + i * 4096, 4096), 0,
+			     "%s: page %zu differs after the last round", spec, i);
+	cr_assert_eq(dr_stop(w), 0, "no vCPU write failed: %s", db_strerror());
+	dr_destroy(w);
+	free(copy);
+	db_bitmap_free(&dirty);
+	db_tracker_destroy(t);
+	db_ram_destroy(&ram);
+}
+
+Test(stage2, dirtyram_through_lazy_migrates_intact)
+{
+	dirtyram_through("stage2-lazy");
+}
+
+Test(stage2, dirtyram_through_eager_migrates_intact)
+{
+	dirtyram_through("stage2-eager:layout=v8");
 }
 
 /* ---- the virtual-time migration the benchmark runs ------------------- */
