@@ -281,10 +281,8 @@ static size_t softdirty_counters(struct db_tracker *t, struct db_counter *out,
 		{ "fence_ns", p->fence_ns },
 		{ "fenced_faults", atomic_load(&p->fenced_faults) },
 	};
-	size_t n = DB_MIN(max, DB_ARRAY_SIZE(c));
 
-	memcpy(out, c, n * sizeof(*c));
-	return n;
+	return db_counters_copy(out, max, c, DB_ARRAY_SIZE(c));
 }
 
 const struct db_tracker_ops db_tracker_softdirty = {
