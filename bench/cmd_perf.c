@@ -147,7 +147,10 @@ int perf_add(struct perf_run *r, const char *subject, uint64_t ram_bytes,
 	row->ref_value = ref_value;
 	snprintf(row->note, sizeof(row->note), "%s", note ? note : "");
 
-	db_fmt_bytes(ram_bytes, ram, sizeof(ram));
+	if (ram_bytes)
+		db_fmt_bytes(ram_bytes, ram, sizeof(ram));
+	else
+		snprintf(ram, sizeof(ram), "-");
 	if (value < 0) {
 		printf("%-12s %-8s %s\n", subject, ram, note ? note : "");
 		return 0;
