@@ -18,6 +18,15 @@ static const struct {
 #undef DB_CMD
 };
 
+/* "model-check" names cmd_model_check. */
+static int same_name(const char *arg, const char *name)
+{
+	for (; *arg && *name; arg++, name++)
+		if (*arg != *name && !(*arg == '-' && *name == '_'))
+			return 0;
+	return *arg == *name;
+}
+
 static void usage(FILE *f)
 {
 	size_t i;
@@ -62,7 +71,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	for (i = 0; i < DB_ARRAY_SIZE(commands); i++)
-		if (!strcmp(argv[1], commands[i].name))
+		if (same_name(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, "dirtybench: unknown command '%s' (see dirtybench --help)\n",
 		argv[1]);
