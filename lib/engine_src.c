@@ -52,6 +52,7 @@ struct db_source {
 	uint64_t wire_bytes, wire_ns;	/* over all rounds */
 	uint32_t epoch;			/* the workload's current epoch */
 	bool cancelled, end_sent;
+	bool check_stamps;		/* count pages newer than their round */
 	uint64_t ready_at, verified_at, resumed_at;	/* destination clock */
 };
 
@@ -389,7 +390,7 @@ static int send_round(struct db_source *s, struct db_round *rs, bool final,
 				zero++;
 				continue;
 			}
-			if ((s->tflags & DB_TRK_SNAPSHOT) && dr_stamp_read(src, &st) &&
+			if (s->check_stamps && dr_stamp_read(src, &st) &&
 			    st.epoch > limit)
 				rs->snapshot_violations++;
 			dst = s->data + (size_t)nd * DB_PAGE_SIZE;
@@ -763,7 +764,15 @@ int db_source_migrate(struct db_source *s, int fd, bool same_clock,
 	int err;
 
 	s->res = res;
-	res->snapshot = (s->tflags & DB_TRK_SNAPSHOT) != 0;
+	/*
+	 * Snapshot trackers must send round-start images: no stamp newer than
+	 * the round. DIRTYBENCH_STAMP_CHECK=all applies the check to every
+	 * tracker, to show that it catches pages read live.
+	 */
+	s->check_stamps = (s->tflags & DB_TRK_SNAPSHOT) ||
+			  (getenv("DIRTYBENCH_STAMP_CHECK") &&
+			   !strcmp(getenv("DIRTYBENCH_STAMP_CHECK"), "all"));
+	res->snapshot = s->check_stamps;
 	res->granularity = s->trk->ops->granularity;
 	db_tracker_flags_str(s->tflags, res->tracker_flags, sizeof(res->tracker_flags));
 	res->cfg.ram_bytes = s->ram.size;

@@ -155,6 +155,7 @@ static json_t *summary_json(const struct db_result *res)
 {
 	json_t *o = json_object(), *first = json_array();
 	bool src = res->role == DB_ROLE_SRC;
+	bool timed = src && res->resumed;	/* the source knows both clocks */
 	uint32_t i;
 
 	for (i = 0; i < res->nfirst; i++)
@@ -171,13 +172,13 @@ static json_t *summary_json(const struct db_result *res)
 	json_object_set_new(o, "converged", json_boolean(res->converged));
 	json_object_set_new(o, "stop_reason", json_string(res->stop_reason));
 	json_object_set_new(o, "resumed", json_boolean(res->resumed));
-	json_object_set_new(o, "total_time_ns", res->resumed ? u64(res->total_time_ns) : json_null());
-	json_object_set_new(o, "downtime_ns", res->resumed ? u64(res->downtime_ns) : json_null());
+	json_object_set_new(o, "total_time_ns", timed ? u64(res->total_time_ns) : json_null());
+	json_object_set_new(o, "downtime_ns", timed ? u64(res->downtime_ns) : json_null());
 	json_object_set_new(o, "downtime_incl_verify_ns",
-			    res->resumed ? u64(res->downtime_incl_verify_ns) : json_null());
+			    timed ? u64(res->downtime_incl_verify_ns) : json_null());
 	json_object_set_new(o, "verify_ns", res->resumed ? u64(res->verify_ns) : json_null());
 	json_object_set_new(o, "paused_at_ns", res->paused_at_ns ? u64(res->paused_at_ns) : json_null());
-	json_object_set_new(o, "resumed_at_ns", res->resumed ? u64(res->resumed_at_ns) : json_null());
+	json_object_set_new(o, "resumed_at_ns", timed ? u64(res->resumed_at_ns) : json_null());
 	json_object_set_new(o, "aborted_at_ns",
 			    res->outcome >= DB_OUTCOME_ABORTED ? u64(res->aborted_at_ns) : json_null());
 	json_object_set_new(o, "guest_stall_ns", u64(res->guest_stall_ns));

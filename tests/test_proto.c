@@ -72,7 +72,7 @@ static int end_round(struct db_proto_rx *st, uint32_t round, uint64_t pages,
 /* One PAGES frame: pages[i] with data (filled with the page number) or zero. */
 static size_t pages(uint8_t *p, const uint64_t *pg, const bool *zero, uint32_t n)
 {
-	uint64_t desc[DB_PROTO_BATCH_PAGES];
+	uint64_t desc[DB_PROTO_BATCH_PAGES] = { 0 };
 	size_t len, i, nd = 0;
 
 	for (i = 0; i < n; i++)
