@@ -43,11 +43,7 @@ struct db_dest {
 
 static int send_msg(struct db_dest *d, uint16_t type, const void *p, size_t len)
 {
-	int err = db_conn_send(&d->conn, type, p, len);
-
-	if (!err)
-		db_proto_tx(&d->rx, type, p, (uint32_t)len);
-	return err;
+	return db_conn_send_msg(&d->conn, &d->rx, type, p, len);
 }
 
 /* Next validated frame from the source; the connection watches liveness. */
@@ -56,19 +52,8 @@ static int next_msg(struct db_dest *d, struct db_frame *f, struct db_msg *m)
 	int err;
 
 	do
-		err = db_conn_recv(&d->conn, f, 1000000000ull);
+		err = db_conn_recv_msg(&d->conn, &d->rx, f, m, 1000000000ull);
 	while (err == -EAGAIN);
-	if (err)
-		return err;
-	err = db_proto_rx(&d->rx, f->h.type, f->payload, f->h.len, m);
-	if (!err && m->type == DB_FR_ERROR)
-		err = db_error(-ECONNABORTED, "the source reported: %.*s",
-			       (int)m->error.len, m->error.text);
-	if (!err && m->type == DB_FR_CANCEL)
-		err = db_error(-ECANCELED, "the source cancelled the migration: %.*s",
-			       (int)m->error.len, m->error.text);
-	if (err)
-		db_frame_free(f);
 	return err;
 }
 

@@ -165,11 +165,7 @@ static uint64_t since_t0(const struct db_source *s)
 
 static int send_msg(struct db_source *s, uint16_t type, const void *p, size_t len)
 {
-	int err = db_conn_send(&s->conn, type, p, len);
-
-	if (!err)
-		db_proto_tx(&s->rx, type, p, (uint32_t)len);
-	return err;
+	return db_conn_send_msg(&s->conn, &s->rx, type, p, len);
 }
 
 /*
@@ -179,17 +175,7 @@ static int send_msg(struct db_source *s, uint16_t type, const void *p, size_t le
 static int recv_msg(struct db_source *s, struct db_frame *f, struct db_msg *m,
 		    uint64_t timeout_ns)
 {
-	int err = db_conn_recv(&s->conn, f, timeout_ns);
-
-	if (err)
-		return err;
-	err = db_proto_rx(&s->rx, f->h.type, f->payload, f->h.len, m);
-	if (!err && m->type == DB_FR_ERROR)
-		err = db_error(-ECONNABORTED, "the destination reported: %.*s",
-			       (int)m->error.len, m->error.text);
-	if (err)
-		db_frame_free(f);
-	return err;
+	return db_conn_recv_msg(&s->conn, &s->rx, f, m, timeout_ns);
 }
 
 static int wait_msg(struct db_source *s, struct db_frame *f, struct db_msg *m,

@@ -234,6 +234,18 @@ static void add(uint64_t *p, uint64_t v)
 	__atomic_fetch_add(p, v, __ATOMIC_RELAXED);
 }
 
+/* Wait on c->cond (lock held) until dl_ns, at most one slice. */
+static void wait_slice(struct db_conn *c, uint64_t dl_ns)
+{
+	uint64_t t = DB_MIN(dl_ns, db_now_ns() + SLICE_MS * 1000000ull);
+	struct timespec ts = {
+		.tv_sec = (time_t)(t / 1000000000ull),
+		.tv_nsec = (long)(t % 1000000000ull),
+	};
+
+	pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+}
+
 void db_conn_fail(struct db_conn *c, int err, const char *msg)
 {
 	pthread_mutex_lock(&c->lock);
@@ -490,16 +502,11 @@ int db_conn_send(struct db_conn *c, uint16_t type, const void *p, size_t len)
 static void *hb_main(void *arg)
 {
 	struct db_conn *c = arg;
-	struct timespec ts;
-	uint64_t dl;
 	int err;
 
 	pthread_mutex_lock(&c->lock);
 	while (!c->hb_stop) {
-		dl = db_now_ns() + c->hb_interval_ns / 2;
-		ts.tv_sec = (time_t)(dl / 1000000000ull);
-		ts.tv_nsec = (long)(dl % 1000000000ull);
-		pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+		wait_slice(c, db_now_ns() + c->hb_interval_ns / 2);
 		if (c->hb_stop || c->err)
 			break;
 		if (db_now_ns() - ld(&c->last_tx_ns) < c->hb_interval_ns)
@@ -571,8 +578,7 @@ void db_conn_set_rate(struct db_conn *c, uint64_t rate)
 
 int db_conn_recv(struct db_conn *c, struct db_frame *f, uint64_t timeout_ns)
 {
-	uint64_t dl = db_now_ns() + timeout_ns, now;
-	struct timespec ts;
+	uint64_t dl = db_now_ns() + timeout_ns;
 	int err = 0;
 
 	pthread_mutex_lock(&c->lock);
@@ -589,21 +595,46 @@ int db_conn_recv(struct db_conn *c, struct db_frame *f, uint64_t timeout_ns)
 			db_error(err, "%s", c->errmsg);
 			break;
 		}
-		now = db_now_ns();
 		if (db_interrupted) {
 			err = db_error(-EINTR, "interrupted by a signal");
 			break;
 		}
-		if (now >= dl) {
+		if (db_now_ns() >= dl) {
 			err = -EAGAIN;
 			break;
 		}
-		now = DB_MIN(dl, now + SLICE_MS * 1000000ull);
-		ts.tv_sec = (time_t)(now / 1000000000ull);
-		ts.tv_nsec = (long)(now % 1000000000ull);
-		pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+		wait_slice(c, dl);
 	}
 	pthread_mutex_unlock(&c->lock);
+	return err;
+}
+
+int db_conn_send_msg(struct db_conn *c, struct db_proto_rx *st, uint16_t type,
+		     const void *p, size_t len)
+{
+	int err = db_conn_send(c, type, p, len);
+
+	if (!err)
+		db_proto_tx(st, type, p, (uint32_t)len);
+	return err;
+}
+
+int db_conn_recv_msg(struct db_conn *c, struct db_proto_rx *st,
+		     struct db_frame *f, struct db_msg *m, uint64_t timeout_ns)
+{
+	int err = db_conn_recv(c, f, timeout_ns);
+
+	if (err)
+		return err;
+	err = db_proto_rx(st, f->h.type, f->payload, f->h.len, m);
+	if (!err && m->type == DB_FR_ERROR)
+		err = db_error(-ECONNABORTED, "the %s reported: %.*s", peer_name(c),
+			       (int)m->error.len, m->error.text);
+	if (!err && m->type == DB_FR_CANCEL)
+		err = db_error(-ECANCELED, "the source cancelled the migration: %.*s",
+			       (int)m->error.len, m->error.text);
+	if (err)
+		db_frame_free(f);
 	return err;
 }
 
@@ -660,8 +691,7 @@ static void stop_hb(struct db_conn *c)
 
 void db_conn_finish(struct db_conn *c, uint64_t linger_ns)
 {
-	uint64_t dl = db_now_ns() + linger_ns, now;
-	struct timespec ts;
+	uint64_t dl = db_now_ns() + linger_ns;
 
 	if (c->fd < 0)
 		return;
@@ -679,13 +709,9 @@ void db_conn_finish(struct db_conn *c, uint64_t linger_ns)
 			c->qlen--;
 		}
 		pthread_cond_broadcast(&c->cond);
-		now = db_now_ns();
-		if (now >= dl)
+		if (db_now_ns() >= dl)
 			break;
-		now = DB_MIN(dl, now + SLICE_MS * 1000000ull);
-		ts.tv_sec = (time_t)(now / 1000000000ull);
-		ts.tv_nsec = (long)(now % 1000000000ull);
-		pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+		wait_slice(c, dl);
 	}
 	pthread_mutex_unlock(&c->lock);
 	db_conn_close(c);

@@ -111,6 +111,16 @@ int db_conn_send(struct db_conn *c, uint16_t type, const void *p, size_t len);
  */
 int db_conn_recv(struct db_conn *c, struct db_frame *f, uint64_t timeout_ns);
 void db_frame_free(struct db_frame *f);
+/* Send a frame and tell the protocol state machine st about it. */
+int db_conn_send_msg(struct db_conn *c, struct db_proto_rx *st, uint16_t type,
+		     const void *p, size_t len);
+/*
+ * db_conn_recv() and then db_proto_rx(): a decoded frame that may come
+ * now, or an error. The peer's ERROR (-ECONNABORTED) and CANCEL
+ * (-ECANCELED) become errors carrying their text; f is freed on error.
+ */
+int db_conn_recv_msg(struct db_conn *c, struct db_proto_rx *st,
+		     struct db_frame *f, struct db_msg *m, uint64_t timeout_ns);
 /* 0 while the connection is healthy, else its error (and message). */
 int db_conn_check(struct db_conn *c);
 /* Record a failure found by the caller (first one wins). */

@@ -757,9 +757,16 @@ static void wire_expect_error(struct wire *w, const char *needle)
 	cr_assert_fail("no ERROR frame");
 }
 
-static void hostile_done(struct proc *d, int want, const char *needle)
+/*
+ * The destination answered with an ERROR naming the problem, closed, and
+ * exited with status 'want' (not a crash), saying the same on stderr.
+ */
+static void refused(struct wire *w, struct proc *d, const char *needle, int want)
 {
-	int st = wait_exit(d, 20);
+	int st;
+
+	wire_expect_error(w, needle);
+	st = wait_exit(d, 20);
 
 	cr_assert_eq(st, want, "dest exit %d (want %d; no crash): %s", st, want, d->errbuf);
 	cr_assert(strstr(d->errbuf, needle), "stderr '%s' mentions '%s'", d->errbuf, needle);
@@ -775,8 +782,7 @@ Test(hostile, wrong_version)
 	db_hdr_encode(h, DB_FR_HELLO, 104, 0);
 	h[4] = 7;
 	wire_raw(&w, h, sizeof(h));
-	wire_expect_error(&w, "protocol version 7 not supported");
-	hostile_done(&d, 2, "protocol version 7");
+	refused(&w, &d, "protocol version 7 not supported", 2);
 }
 
 Test(hostile, garbage_instead_of_frames)
@@ -786,8 +792,7 @@ Test(hostile, garbage_instead_of_frames)
 
 	wire_open(&w, start_dest(&d, NULL));
 	wire_raw(&w, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27);
-	wire_expect_error(&w, "bad frame magic");
-	hostile_done(&d, 2, "bad frame magic");
+	refused(&w, &d, "bad frame magic", 2);
 }
 
 Test(hostile, oversized_frame)
@@ -800,8 +805,7 @@ Test(hostile, oversized_frame)
 	wire_hello(&w, 16 * DB_PAGE_SIZE, DB_PAGE_SIZE);
 	db_hdr_encode(h, DB_FR_PAGES, 100u << 20, w.seq++);
 	wire_raw(&w, h, sizeof(h));
-	wire_expect_error(&w, "exceeds its limit");
-	hostile_done(&d, 2, "exceeds its limit");
+	refused(&w, &d, "exceeds its limit", 2);
 }
 
 Test(hostile, truncated_frame)
@@ -814,8 +818,7 @@ Test(hostile, truncated_frame)
 	db_hdr_encode(h, DB_FR_HELLO, 104, 0);
 	wire_raw(&w, h, sizeof(h));
 	shutdown(w.fd, SHUT_WR);
-	wire_expect_error(&w, "truncated frame HELLO");
-	hostile_done(&d, 4, "after 50 of 104 bytes");
+	refused(&w, &d, "truncated frame HELLO: the source closed the stream after 50 of 104 bytes", 4);
 }
 
 Test(hostile, page_number_outside_ram)
@@ -829,8 +832,7 @@ Test(hostile, page_number_outside_ram)
 	wire_hello(&w, 16 * DB_PAGE_SIZE, DB_PAGE_SIZE);
 	wire_send(&w, DB_FR_ROUND_BEGIN, p, db_enc_round(p, DB_FR_ROUND_BEGIN, 0, 0, 1, 0));
 	wire_send(&w, DB_FR_PAGES, p, db_enc_pages_prefix(p, 1, &desc));
-	wire_expect_error(&w, "page 99 outside RAM of 16 pages");
-	hostile_done(&d, 2, "page 99 outside RAM");
+	refused(&w, &d, "page 99 outside RAM of 16 pages", 2);
 }
 
 Test(hostile, phases_out_of_order)
@@ -842,13 +844,11 @@ Test(hostile, phases_out_of_order)
 	wire_open(&w, start_dest(&d, NULL));
 	wire_hello(&w, 16 * DB_PAGE_SIZE, DB_PAGE_SIZE);
 	wire_send(&w, DB_FR_END, p, db_enc_end(p, (struct db_hash128){ 1, 2 }, 0, 0));
-	wire_expect_error(&w, "before the final round");
-	hostile_done(&d, 2, "out of order");
+	refused(&w, &d, "before the final round", 2);
 
 	wire_open(&w, start_dest(&d, NULL));
 	wire_send(&w, DB_FR_ROUND_BEGIN, p, db_enc_round(p, DB_FR_ROUND_BEGIN, 0, 0, 1, 0));
-	wire_expect_error(&w, "expected HELLO first");
-	hostile_done(&d, 2, "expected HELLO first");
+	refused(&w, &d, "expected HELLO first", 2);
 }
 
 Test(hostile, hello_that_does_not_fit)
@@ -858,14 +858,12 @@ Test(hostile, hello_that_does_not_fit)
 
 	wire_open(&w, start_dest(&d, NULL));
 	wire_hello(&w, 16 * DB_PAGE_SIZE, 65536);
-	wire_expect_error(&w, "page size 65536");
-	hostile_done(&d, 2, "page size");
+	refused(&w, &d, "page size 65536", 2);
 
 	/* a petabyte of guest RAM cannot be had */
 	wire_open(&w, start_dest(&d, NULL));
 	wire_hello(&w, 1ull << 50, DB_PAGE_SIZE);
-	wire_expect_error(&w, "cannot map");
-	hostile_done(&d, 3, "cannot map");
+	refused(&w, &d, "cannot map", 3);
 }
 
 /* ---- usage and resources ---- */
