@@ -565,7 +565,7 @@ void db_report_head(struct db_buf *b, const char *title)
 		   "th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;"
 		   "vertical-align:top}\n"
 		   "th{background:#f0f0f0}\n"
-		   "td.num{text-align:right;font-variant-numeric:tabular-nums}\n"
+		   "td.num{text-align:right;white-space:nowrap}\n"
 		   "code,.sum{font-family:monospace;font-size:0.9em}\n"
 		   "tr.mismatch td{background:#ffd6d6;font-weight:bold}\n"
 		   "tr.skipped td{color:#777;background:#f8f8f8}\n"
