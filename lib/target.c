@@ -628,8 +628,8 @@ static int load_axis(struct expander *x, const struct section *m, int k,
 	buf = strdup(e->value);
 	if (!buf)
 		return -ENOMEM;
-	for (tok = strtok_r(buf, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
+	save = buf;
+	while ((tok = strsep(&save, ","))) {
 		char *v = trim(tok);
 
 		if (!*v) {
