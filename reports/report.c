@@ -53,30 +53,6 @@ static void rate_tic(double pps, char *buf, size_t len)
 		snprintf(buf, len, "%.3g", pps);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Median, min and max of the finite values; false if none. */
-static bool stats(double *v, size_t n, double *med, double *lo, double *hi)
-{
-	size_t i, k = 0;
-
-	for (i = 0; i < n; i++)
-		if (isfinite(v[i]))
-			v[k++] = v[i];
-	if (!k)
-		return false;
-	qsort(v, k, sizeof(*v), cmp_double);
-	*med = k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
-	*lo = v[0];
-	*hi = v[k - 1];
-	return true;
-}
-
 /* ---- the plots ------------------------------------------------------------ */
 
 struct group {
@@ -135,7 +111,7 @@ static size_t group_rates(const struct db_runset *rs, const char *g,
 		if (j == n && n < max)
 			rates[n++] = x;
 	}
-	qsort(rates, n, sizeof(*rates), cmp_double);
+	qsort(rates, n, sizeof(*rates), db_cmp_double);
 	return n;
 }
 
@@ -198,7 +174,7 @@ static int plot_group(struct ctx *c, struct group *g)
 								panels[p].scale;
 					}
 				}
-				if (stats(v, n, &med, &lo, &hi)) {
+				if (db_median_range(v, n, &med, &lo, &hi)) {
 					fprintf(f, " %.6g %.6g %.6g", med, lo, hi);
 					any[p][t] = true;
 				} else {
@@ -228,7 +204,7 @@ static int plot_group(struct ctx *c, struct group *g)
 							 panels[p].scale;
 				}
 			}
-			if (stats(v, n, &med, &lo, &hi)) {
+			if (db_median_range(v, n, &med, &lo, &hi)) {
 				fprintf(fm, " %.6g", med);
 				any[p][MAX_TRACKERS] = true;
 			} else {
@@ -724,7 +700,7 @@ static void scenario_summary(struct db_buf *b, const struct db_runset *rs,
 		return;
 	}
 	for (k = 0; k < 3; k++)
-		if (!stats(v[k], n, &med[k], &lo, &hi))
+		if (!db_median_range(v[k], n, &med[k], &lo, &hi))
 			med[k] = NAN;
 	db_buf_printf(b, "%zu run%s with a result; converged %zu of %zu; RAM equal "
 		      "%zu of %zu%s. Median downtime %s, total time %s, %s rounds.",

@@ -579,3 +579,26 @@ void db_runset_free(struct db_runset *rs)
 	free(rs->runs);
 	free(rs);
 }
+
+int db_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+bool db_median_range(double *v, size_t n, double *med, double *lo, double *hi)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (isfinite(v[i]))
+			v[k++] = v[i];
+	if (!k)
+		return false;
+	qsort(v, k, sizeof(*v), db_cmp_double);
+	*med = k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
+	*lo = v[0];
+	*hi = v[k - 1];
+	return true;
+}

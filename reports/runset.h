@@ -87,6 +87,14 @@ void db_runset_free(struct db_runset *rs);
 /* Metrics compared and plotted, by name ("downtime_ns", ...). */
 double db_run_metric(const struct db_run *r, const char *name);
 
+/*
+ * Median, minimum and maximum of the finite values in v (reordered);
+ * false when there is none.
+ */
+/* qsort comparator for doubles, ascending. */
+int db_cmp_double(const void *a, const void *b);
+bool db_median_range(double *v, size_t n, double *med, double *lo, double *hi);
+
 /* The status a run's figures imply ("ok", "mismatch", "aborted"...). */
 const char *db_run_verdict(const struct db_run *r);
 
