@@ -199,7 +199,7 @@ static int walk(const char *root, const char *rel, const char *name,
 		n++;
 	}
 	closedir(d);
-	if (!err)
+	if (!err && n)
 		qsort(names, n, sizeof(*names), cmp_str);
 	for (i = 0; i < n && !err; i++) {
 		if ((size_t)snprintf(sub, sizeof(sub), "%s%s%s", rel,

@@ -262,7 +262,7 @@ static int run_cli(const char *const *args, const char *log)
 }
 
 /* The command: exit 1 on the doctored baseline, its report and JUnit. */
-Test(compare, command_exits_1_on_a_regression, .timeout = 60)
+Test(compare, command_exits_1_on_a_regression)
 {
 	char *b = fx_tmpdir("base"), *c = fx_tmpdir("cur"), log[600], path[600];
 	struct doctor base = { .downtime_scale = 0.6 }, cur = { 0 };
@@ -330,7 +330,7 @@ static bool exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
-Test(compare, publish_then_fetch_through_nginx, .timeout = 60)
+Test(compare, publish_then_fetch_through_nginx)
 {
 	struct db_http_opts o = { .timeout_ms = 10000 };
 	struct http_case h;
@@ -383,7 +383,7 @@ Test(compare, publish_then_fetch_through_nginx, .timeout = 60)
 	http_teardown(&h);
 }
 
-Test(compare, server_down_slow_404_and_500_are_clear_errors, .timeout = 60)
+Test(compare, server_down_slow_404_and_500_are_clear_errors)
 {
 	struct db_http_opts o = { .timeout_ms = 1500, .connect_timeout_ms = 1500 };
 	struct http_case h;
@@ -426,7 +426,7 @@ Test(compare, server_down_slow_404_and_500_are_clear_errors, .timeout = 60)
 	http_teardown(&h);
 }
 
-Test(compare, half_written_baselines_are_refused, .timeout = 60)
+Test(compare, half_written_baselines_are_refused)
 {
 	struct db_http_opts o = { .timeout_ms = 10000 };
 	struct http_case h;

@@ -185,7 +185,7 @@ Test(report, no_runs_and_no_gnuplot_are_clear_errors)
  * Chromium renders the page offline: it loads, the plots are in the DOM
  * and the screenshot is not blank.
  */
-Test(report, chromium_renders_the_plots, .timeout = 120)
+Test(report, chromium_renders_the_plots)
 {
 	char *root, *page, url[700], shot[700], dom[700], out[700], udd[700];
 	char size_arg[] = "--window-size=1200,2000";

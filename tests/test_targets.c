@@ -314,7 +314,7 @@ static const char *run_field(json_t *j, size_t sc, size_t run, const char *k)
  * hangs past its timeout and one that cannot run here do not stop the
  * others, and each one's status is recorded.
  */
-Test(targets, runner_isolates_crashes_hangs_and_skips, .timeout = 60)
+Test(targets, runner_isolates_crashes_hangs_and_skips)
 {
 	char *dir = fx_tmpdir("matrix"), out[600];
 	const char *bin = write_script(dir,
