@@ -239,3 +239,19 @@ int db_pathf(char *buf, size_t len, const char *fmt, ...)
 		return db_error(-ENAMETOOLONG, "path too long: %s...", buf);
 	return 0;
 }
+
+bool db_in_path(const char *prog)
+{
+	char buf[PATH_MAX];
+	const char *path = getenv("PATH"), *p, *c;
+
+	if (strchr(prog, '/'))
+		return access(prog, X_OK) == 0;
+	for (p = path ? path : "/usr/bin:/bin"; *p; p = *c ? c + 1 : c) {
+		c = strchrnul(p, ':');
+		if ((size_t)snprintf(buf, sizeof(buf), "%.*s/%s", (int)(c - p), p,
+				     prog) < sizeof(buf) && !access(buf, X_OK))
+			return true;
+	}
+	return false;
+}

@@ -7,11 +7,14 @@
 #ifndef DIRTYBENCH_FILES_H
 #define DIRTYBENCH_FILES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* snprintf into a path buffer: -ENAMETOOLONG (message left) if it does not fit. */
 int db_pathf(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Is prog an executable in PATH (or, with a '/', at that path)? */
+bool db_in_path(const char *prog);
 /* mkdir -p (mode 0755). 0 or -errno with a message naming the path. */
 int db_mkdir_p(const char *path);
 /* Write len bytes to path.tmp.PID, fsync, rename over path. */

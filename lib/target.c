@@ -19,6 +19,7 @@
 #include "files.h"
 #include "re.h"
 #include "target.h"
+#include "vec.h"
 
 /* ---- value checks: one per kind of key -------------------------------- */
 
@@ -766,15 +767,8 @@ static int add_scenario(struct expander *x, const struct db_scenario *s)
 			return db_error(-EINVAL, "%s: two scenarios are both "
 					"named '%s': give the matrices "
 					"different values", x->p->file, s->name);
-	if (t->nsc == x->cap) {
-		size_t cap = x->cap ? 2 * x->cap : 16;
-		void *n = realloc(t->sc, cap * sizeof(*t->sc));
-
-		if (!n)
-			return -ENOMEM;
-		t->sc = n;
-		x->cap = cap;
-	}
+	if (db_vec_reserve(&t->sc, &x->cap, t->nsc, sizeof(*t->sc)))
+		return -ENOMEM;
 	t->sc[t->nsc++] = *s;
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include "dirtybench/common.h"
 #include "compare.h"
 #include "report.h"
+#include "vec.h"
 
 static const char *const verdict_names[DB_V_COUNT] = {
 	[DB_V_SAME] = "same", [DB_V_NOISY] = "noisy", [DB_V_BETTER] = "better",
@@ -96,15 +97,8 @@ static struct db_cmp_row *row_add(struct builder *b, const char *scenario,
 	struct db_comparison *c = b->c;
 	struct db_cmp_row *r;
 
-	if (c->nrows == b->cap) {
-		size_t cap = b->cap ? 2 * b->cap : 64;
-		void *n = realloc(c->rows, cap * sizeof(*c->rows));
-
-		if (!n)
-			return NULL;
-		c->rows = n;
-		b->cap = cap;
-	}
+	if (db_vec_reserve(&c->rows, &b->cap, c->nrows, sizeof(*c->rows)))
+		return NULL;
 	r = &c->rows[c->nrows++];
 	memset(r, 0, sizeof(*r));
 	snprintf(r->scenario, sizeof(r->scenario), "%s", scenario);

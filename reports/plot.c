@@ -23,26 +23,10 @@ static const char *gnuplot_bin(void)
 	return g && *g ? g : "gnuplot";
 }
 
-static bool in_path(const char *prog)
-{
-	char buf[PATH_MAX];
-	const char *path = getenv("PATH"), *p, *c;
-
-	if (strchr(prog, '/'))
-		return access(prog, X_OK) == 0;
-	for (p = path ? path : "/usr/bin:/bin"; *p; p = *c ? c + 1 : c) {
-		c = strchrnul(p, ':');
-		snprintf(buf, sizeof(buf), "%.*s/%s", (int)(c - p), p, prog);
-		if (!access(buf, X_OK))
-			return true;
-	}
-	return false;
-}
-
 int db_plot_init(struct db_plot *p)
 {
 	memset(p, 0, sizeof(*p));
-	if (!in_path(gnuplot_bin()))
+	if (!db_in_path(gnuplot_bin()))
 		return db_error(-ENOENT, "%s not found: install gnuplot "
 				"(Debian: gnuplot-nox)", gnuplot_bin());
 	return db_mkdtemp(p->dir, sizeof(p->dir), "plot");
@@ -53,9 +37,14 @@ FILE *db_plot_data(struct db_plot *p, char name[32])
 	char path[PATH_MAX];
 
 	snprintf(name, 32, "d%u.dat", p->ndata++);
+	FILE *f;
+
 	if (db_pathf(path, sizeof(path), "%s/%s", p->dir, name))
 		return NULL;
-	return fopen(path, "w");
+	f = fopen(path, "w");
+	if (!f)
+		db_error_errno(-errno, "plot data: cannot write %s", path);
+	return f;
 }
 
 unsigned db_plot_svg(struct db_plot *p, int w, int h)

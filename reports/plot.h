@@ -22,7 +22,7 @@ struct db_plot {
 
 /* Make the temporary directory. -ENOENT if gnuplot is not installed. */
 int db_plot_init(struct db_plot *p);
-/* A new data file: returns it open for writing, its name in name. */
+/* A new data file open for writing, its name in name; NULL (message left). */
 FILE *db_plot_data(struct db_plot *p, char name[32]);
 /* Begin a new SVG of w x h pixels; returns its number. */
 unsigned db_plot_svg(struct db_plot *p, int w, int h);

@@ -147,7 +147,7 @@ static int plot_group(struct ctx *c, struct group *g)
 			fclose(f);
 		if (fm)
 			fclose(fm);
-		return db_error(-EIO, "plot data: cannot write in %s", c->plot.dir);
+		return -EIO;
 	}
 	/* data: one block (index t) per tracker; model: one block */
 	for (t = 0; t < nt; t++) {
@@ -273,6 +273,36 @@ static bool has_values(const struct db_table *t, int col)
 	return false;
 }
 
+/* A run's CSV file (rounds.csv, samples.csv); false if it has none. */
+static bool load_csv(const struct db_run *r, const char *name,
+		     struct db_table *t)
+{
+	char path[PATH_MAX];
+
+	return !db_pathf(path, sizeof(path), "%s/%s", r->dir, name) &&
+	       !db_table_load(t, path);
+}
+
+/*
+ * The data file for a plot of table t when it is usable; otherwise (or
+ * when the file cannot be made) t is freed and NULL returned, *err set.
+ */
+static FILE *series_data(struct ctx *c, struct db_table *t, bool usable,
+			 char data[32], int *err)
+{
+	FILE *f = NULL;
+
+	*err = 0;
+	if (usable) {
+		f = db_plot_data(&c->plot, data);
+		if (!f)
+			*err = -EIO;
+	}
+	if (!f)
+		db_table_free(t);
+	return f;
+}
+
 /* The timeline and the per-round bars of one run. */
 static int plot_rounds(struct ctx *c, const struct db_run *r,
 		       struct scen_plots *sp)
@@ -282,26 +312,20 @@ static int plot_rounds(struct ctx *c, const struct db_run *r,
 		"bandwidth_bps", "dirty_rate_pps", "sent_pages", "dirty_pages",
 	};
 	int ci[DB_ARRAY_SIZE(cols)];
-	char path[PATH_MAX], data[32];
+	char data[32];
+	int err;
 	struct db_table t;
 	bool first = true;
 	size_t i, k;
 	FILE *f;
 
-	if (db_pathf(path, sizeof(path), "%s/rounds.csv", r->dir) ||
-	    db_table_load(&t, path))
+	if (!load_csv(r, "rounds.csv", &t))
 		return 0;	/* no rounds: no timeline, said in the page */
 	for (k = 0; k < DB_ARRAY_SIZE(cols); k++)
 		ci[k] = db_table_col(&t, cols[k]);
-	if (!t.nrows || ci[1] < 0 || ci[3] < 0) {
-		db_table_free(&t);
-		return 0;
-	}
-	f = db_plot_data(&c->plot, data);
-	if (!f) {
-		db_table_free(&t);
-		return db_error(-EIO, "plot data: cannot write in %s", c->plot.dir);
-	}
+	f = series_data(c, &t, t.nrows && ci[1] >= 0 && ci[3] >= 0, data, &err);
+	if (!f)
+		return err;
 	/* t_end(s) remaining bw(Mbit/s) dirty-rate(Mbit/s) round sent dirtied */
 	for (i = 0; i < t.nrows; i++) {
 		double start = db_table_at(&t, i, ci[1]);
@@ -392,14 +416,14 @@ static int plot_samples(struct ctx *c, const struct db_run *r,
 		  true },
 	};
 	int ci[DB_ARRAY_SIZE(series)], ct;
-	char path[PATH_MAX], data[32];
+	char data[32];
+	int err;
 	struct db_table t;
 	bool first = true, y2 = false;
 	size_t i, k;
 	FILE *f;
 
-	if (db_pathf(path, sizeof(path), "%s/samples.csv", r->dir) ||
-	    db_table_load(&t, path))
+	if (!load_csv(r, "samples.csv", &t))
 		return 0;
 	ct = db_table_col(&t, "t_ns");
 	for (k = 0; k < DB_ARRAY_SIZE(series); k++) {
@@ -411,15 +435,9 @@ static int plot_samples(struct ctx *c, const struct db_run *r,
 		if (ci[k] >= 0)
 			first = false;
 	}
-	if (ct < 0 || first || !t.nrows) {
-		db_table_free(&t);
-		return 0;
-	}
-	f = db_plot_data(&c->plot, data);
-	if (!f) {
-		db_table_free(&t);
-		return db_error(-EIO, "plot data: cannot write in %s", c->plot.dir);
-	}
+	f = series_data(c, &t, ct >= 0 && !first && t.nrows, data, &err);
+	if (!f)
+		return err;
 	for (i = 0; i < t.nrows; i++) {
 		fprintf(f, "%.9g", db_table_at(&t, i, ct) / 1e9);
 		for (k = 0; k < DB_ARRAY_SIZE(series); k++)

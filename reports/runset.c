@@ -13,6 +13,7 @@
 #include "dirtybench/common.h"
 #include "files.h"
 #include "runset.h"
+#include "vec.h"
 
 #define CSV_MAX (256u << 20)
 
@@ -279,15 +280,8 @@ static struct db_scen *scen_get(struct builder *b, const char *name)
 	for (i = 0; i < rs->nsc; i++)
 		if (!strcmp(rs->sc[i].name, name))
 			return &rs->sc[i];
-	if (rs->nsc == b->cap_sc) {
-		size_t cap = b->cap_sc ? 2 * b->cap_sc : 16;
-		void *n = realloc(rs->sc, cap * sizeof(*rs->sc));
-
-		if (!n)
-			return NULL;
-		rs->sc = n;
-		b->cap_sc = cap;
-	}
+	if (db_vec_reserve(&rs->sc, &b->cap_sc, rs->nsc, sizeof(*rs->sc)))
+		return NULL;
 	memset(&rs->sc[rs->nsc], 0, sizeof(rs->sc[0]));
 	scopy(rs->sc[rs->nsc].name, sizeof(rs->sc[0].name), name);
 	return &rs->sc[rs->nsc++];
@@ -297,15 +291,9 @@ static struct db_run *run_new(struct builder *b)
 {
 	struct db_runset *rs = b->rs;
 
-	if (rs->nruns == b->cap_runs) {
-		size_t cap = b->cap_runs ? 2 * b->cap_runs : 32;
-		void *n = realloc(rs->runs, cap * sizeof(*rs->runs));
-
-		if (!n)
-			return NULL;
-		rs->runs = n;
-		b->cap_runs = cap;
-	}
+	if (db_vec_reserve(&rs->runs, &b->cap_runs, rs->nruns,
+			   sizeof(*rs->runs)))
+		return NULL;
 	memset(&rs->runs[rs->nruns], 0, sizeof(rs->runs[0]));
 	return &rs->runs[rs->nruns++];
 }

@@ -266,14 +266,5 @@ int fx_run_cmd(const char *const argv[], const char *out_path, int timeout_s)
 
 bool fx_have(const char *prog)
 {
-	char buf[1024];
-	const char *path = getenv("PATH"), *p, *c;
-
-	for (p = path ? path : "/usr/bin:/bin"; *p; p = *c ? c + 1 : c) {
-		c = strchrnul(p, ':');
-		snprintf(buf, sizeof(buf), "%.*s/%s", (int)(c - p), p, prog);
-		if (!access(buf, X_OK))
-			return true;
-	}
-	return false;
+	return db_in_path(prog);
 }
