@@ -107,6 +107,8 @@ int dr_state_save(struct dr_workload *w, void *buf, size_t len);
 int dr_state_restore(struct dr_workload *w, const void *buf, size_t len);
 
 void dr_get_stats(struct dr_workload *w, struct dr_stats *st);
+/* Longest period lateness since the previous call (for per-second output). */
+uint64_t dr_take_lateness_peak(struct dr_workload *w);
 
 /* Read the stamp of a page; false if the page holds no valid stamp. */
 bool dr_stamp_read(const void *page, struct dr_stamp *st);
