@@ -19,6 +19,7 @@
 #include "dirtybench/common.h"
 #include "files.h"
 #include "matrix.h"
+#include "re.h"
 
 extern char **environ;
 
@@ -98,35 +99,35 @@ static void last_line(const char *path, char *out, size_t len)
 	free(text);
 }
 
-/* Round count and remaining pages from a run's rounds.csv, as it grows. */
-static void peek_rounds(const char *dir, unsigned *round,
+/*
+ * The round a run is in and the dirty pages it sends, from the last
+ * progress line in its log ("round 3: 812 dirty, ...", run --progress).
+ */
+static void peek_rounds(struct db_re *re, const char *log, unsigned *round,
 			unsigned long long *remaining)
 {
-	char path[PATH_MAX], line[512], last[512] = "";
-	unsigned n = 0;
-	FILE *f;
-	char *p;
+	struct db_re_cap cap[3];
+	char buf[4096];
+	size_t pos = 0, len;
+	ssize_t n;
+	off_t size;
+	int fd = open(log, O_RDONLY | O_CLOEXEC);
 
-	if (db_pathf(path, sizeof(path), "%s/rounds.csv", dir))
+	if (fd < 0)
 		return;
-	f = fopen(path, "r");
-	if (!f)
+	size = lseek(fd, 0, SEEK_END);
+	n = pread(fd, buf, sizeof(buf) - 1, size > (off_t)sizeof(buf) - 1 ?
+		  size - (off_t)sizeof(buf) + 1 : 0);
+	close(fd);
+	if (n <= 0)
 		return;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strchr(line, '\n'))
-			continue;	/* a row still being written */
-		if (line[0] >= '0' && line[0] <= '9') {
-			n++;
-			memcpy(last, line, sizeof(last));
-		}
+	buf[n] = '\0';
+	len = (size_t)n;
+	while (db_re_match(re, buf, len, pos, cap, 3) == 1) {
+		*round = (unsigned)db_re_cap_u64(buf, cap, 1);
+		*remaining = db_re_cap_u64(buf, cap, 2);
+		pos = (size_t)cap[0].eo;
 	}
-	fclose(f);
-	if (!n)
-		return;
-	*round = n;
-	p = strrchr(last, ',');
-	if (p)
-		*remaining = strtoull(p + 1, NULL, 10);
 }
 
 struct runner {
@@ -139,6 +140,7 @@ struct runner {
 	unsigned total_runs, done_runs;
 	uint64_t done_ns;
 	size_t sc_i;
+	struct db_re *progress_re;
 };
 
 static int save_index(struct runner *r, bool complete)
@@ -158,7 +160,7 @@ static int save_index(struct runner *r, bool complete)
 }
 
 static void progress(struct runner *r, const struct db_scenario *s,
-		     unsigned rep, uint64_t run_t0, const char *dir)
+		     unsigned rep, uint64_t run_t0, const char *log)
 {
 	unsigned round = 0;
 	unsigned long long remaining = 0;
@@ -167,7 +169,7 @@ static void progress(struct runner *r, const struct db_scenario *s,
 
 	if (!r->o->progress)
 		return;
-	peek_rounds(dir, &round, &remaining);
+	peek_rounds(r->progress_re, log, &round, &remaining);
 	if (r->done_runs) {
 		uint64_t avg = r->done_ns / r->done_runs;
 		uint64_t cur = now - run_t0;
@@ -258,7 +260,7 @@ static int spawn_run(struct runner *r, const struct db_scenario *s,
 			break;
 		}
 		if (db_now_ns() - last > 250000000ull) {
-			progress(r, s, rep, t0, dir);
+			progress(r, s, rep, t0, log);
 			last = db_now_ns();
 		}
 		db_sleep_ns(50000000);
@@ -372,6 +374,10 @@ int db_matrix_run(const struct db_target *t, const struct db_matrix_opts *o,
 	if (err)
 		return err;
 	snprintf(r.index, sizeof(r.index), "%s/bench.json", o->out);
+	err = db_re_compile(&r.progress_re, "^round (\\d+)[^:\\n]*: (\\d+) dirty",
+			     DB_RE_MULTILINE, "progress");
+	if (err)
+		return err;
 	r.t0 = db_now_ns();
 	iso_time(when, sizeof(when));
 	r.root = json_object();
@@ -429,5 +435,6 @@ int db_matrix_run(const struct db_target *t, const struct db_matrix_opts *o,
 		err = save_index(&r, !(o->interrupted && *o->interrupted));
 	json_decref(r.scenarios);
 	json_decref(r.root);
+	db_re_free(r.progress_re);
 	return err;
 }

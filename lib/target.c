@@ -14,6 +14,7 @@
 #include <ini.h>
 
 #include "dirtybench/common.h"
+#include "dirtybench/dirtyram.h"
 #include "dirtybench/ram.h"
 #include "dirtybench/tracker.h"
 #include "files.h"
@@ -95,19 +96,9 @@ static int check_sample_ms(const char *in, char *canon, size_t len)
 
 static int check_pattern(const char *in, char *canon, size_t len)
 {
-	static const char *const re_txt =
-		"^(seq|random|hotset:(0?\\.[0-9]+|1(\\.0*)?)|"
-		"zipf:[0-9]+(\\.[0-9]+)?)$";
-	struct db_re *re;
-	bool ok;
-	int err;
+	struct dr_config dr = { 0 };
 
-	err = db_re_compile(&re, re_txt, 0, "pattern");
-	if (err)
-		return err;
-	ok = db_re_test(re, in);
-	db_re_free(re);
-	if (!ok)
+	if (dr_pattern_parse(in, &dr))
 		return db_error(-EINVAL, "'%s' is not a pattern "
 				"(seq, random, hotset:FRACTION, zipf:S)", in);
 	return put(canon, len, in);
@@ -260,10 +251,12 @@ static const struct db_target_key keys[DB_TK_COUNT] = {
 		check_backing },
 	[DB_TK_RAM] = { "ram", "--ram", "", "SIZE (64M, 1792M, 1G)",
 		"guest RAM size", check_size },
-	[DB_TK_COPIES] = { "copies", "--copies", "c", "N (1-256)",
-		"dirtyram copies, one vCPU thread each", check_copies },
-	[DB_TK_PATTERN] = { "pattern", "--pattern", "",
-		"seq | random | hotset:F | zipf:S", "which pages are written",
+	[DB_TK_COPIES] = { "copies", NULL, "c", "N (1-256)",
+		"dirtyram copies, one vCPU thread each; --workload threads=N",
+		check_copies },
+	[DB_TK_PATTERN] = { "pattern", NULL, "",
+		"seq | random | hotset:F | zipf:S",
+		"which pages are written; --workload pattern=P",
 		check_pattern },
 	[DB_TK_BANDWIDTH] = { "bandwidth", "--bandwidth", "bw",
 		"RATE (1gbit, 200mbit, 100MB/s, unlimited)",
@@ -292,7 +285,7 @@ static const struct db_target_key keys[DB_TK_COUNT] = {
 		"collectors' sampling interval", check_sample_ms },
 	[DB_TK_RATE] = { "rate", NULL, "",
 		"idle | DIRTYxPERIOD_MS | 'TOTAL DIRTY PERIOD_MS'",
-		"dirtyram rate(s); run options --pages --dirty --period",
+		"dirtyram rate(s); --workload pages=TOTAL,dirty=DIRTY,period=MS",
 		check_rate },
 };
 
@@ -1060,8 +1053,8 @@ char **db_scenario_argv(const struct db_scenario *s, const char *bin,
 			const char *out_dir)
 {
 	char **argv = calloc(2 * DB_TK_COUNT + 16, sizeof(*argv));
-	char num[32];
-	size_t n = 0;
+	char spec[256];
+	size_t n = 0, off;
 	int k;
 
 #define ARG(x) do { if (!(argv[n++] = strdup(x))) goto oom; } while (0)
@@ -1073,24 +1066,29 @@ char **db_scenario_argv(const struct db_scenario *s, const char *bin,
 	ARG(out_dir);
 	ARG("--scenario");
 	ARG(s->name);
+	ARG("--progress");	/* a line per round, in run.log */
 	for (k = 0; k < DB_TK_COUNT; k++) {
 		if (!keys[k].option || !s->value[k][0])
 			continue;
 		ARG(keys[k].option);
 		ARG(s->value[k]);
 	}
-	if (s->total_pages) {
-		ARG("--pages");
-		snprintf(num, sizeof(num), "%llu",
-			 (unsigned long long)s->total_pages);
-		ARG(num);
-	}
-	ARG("--dirty");
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)s->dirty_pages);
-	ARG(num);
-	ARG("--period");
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)s->period_ms);
-	ARG(num);
+	ARG("--workload");
+	off = (size_t)snprintf(spec, sizeof(spec), "dirtyram:");
+	if (s->total_pages)
+		off += (size_t)snprintf(spec + off, sizeof(spec) - off, "pages=%llu,",
+					(unsigned long long)s->total_pages);
+	off += (size_t)snprintf(spec + off, sizeof(spec) - off,
+				"dirty=%llu,period=%llu",
+				(unsigned long long)s->dirty_pages,
+				(unsigned long long)s->period_ms);
+	if (s->value[DB_TK_PATTERN][0])
+		off += (size_t)snprintf(spec + off, sizeof(spec) - off,
+					",pattern=%s", s->value[DB_TK_PATTERN]);
+	if (s->value[DB_TK_COPIES][0])
+		snprintf(spec + off, sizeof(spec) - off, ",threads=%s",
+			 s->value[DB_TK_COPIES]);
+	ARG(spec);
 #undef ARG
 	return argv;
 oom:

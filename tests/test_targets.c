@@ -146,12 +146,22 @@ Test(targets, run_options_follow_the_key_table)
 		strcat(line, argv[i]);
 		strcat(line, " ");
 	}
-	cr_assert_str_eq(line, "/bin/db run --out /o/x --scenario t/hash/100-10-5 "
+	cr_assert_str_eq(line, "/bin/db run --out /o/x --scenario t/hash/100-10-5 --progress "
 			 "--tracker hash --backing anon --ram 64M "
 			 "--bandwidth 200mbit --link netns --downtime-limit 300 "
 			 "--stop rounds:5 --max-time 120 --on-timeout cancel "
-			 "--pages 100 --dirty 10 --period 5 ");
+			 "--workload dirtyram:pages=100,dirty=10,period=5 ");
 	cr_assert_eq(t->sc[0].timeout_s, 180, "max_time + 60 s");
+	db_argv_free(argv);
+	db_target_free(t);
+
+	t = parse_ok("[target]\ntracker = hash\nram = 64M\ncopies = 2\n"
+		     "pattern = hotset:0.25\nrate = 64x10\n", NULL);
+	argv = db_scenario_argv(&t->sc[0], "db", "o");
+	cr_assert_str_eq(argv[11], "--workload");
+	cr_assert_str_eq(argv[12], "dirtyram:pages=8192,dirty=64,period=10,"
+			 "pattern=hotset:0.25,threads=2", "each copy owns its share");
+	cr_assert_null(argv[13]);
 	db_argv_free(argv);
 	db_target_free(t);
 }
