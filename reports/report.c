@@ -312,12 +312,13 @@ static int plot_rounds(struct ctx *c, const struct db_run *r,
 		"bandwidth_bps", "dirty_rate_pps", "sent_pages", "dirty_pages",
 	};
 	int ci[DB_ARRAY_SIZE(cols)];
-	char data[32];
+	char data[32], bars[32];
 	int err;
 	struct db_table t;
 	bool first = true;
+	double t_max = 0;
 	size_t i, k;
-	FILE *f;
+	FILE *f, *fb;
 
 	if (!load_csv(r, "rounds.csv", &t))
 		return 0;	/* no rounds: no timeline, said in the page */
@@ -326,25 +327,39 @@ static int plot_rounds(struct ctx *c, const struct db_run *r,
 	f = series_data(c, &t, t.nrows && ci[1] >= 0 && ci[3] >= 0, data, &err);
 	if (!f)
 		return err;
-	/* t_end(s) remaining bw(Mbit/s) dirty-rate(Mbit/s) round sent dirtied */
+	fb = db_plot_data(&c->plot, bars);
+	if (!fb) {
+		fclose(f);
+		db_table_free(&t);
+		return -EIO;
+	}
+	/*
+	 * Timeline: at each round's start the pages it sends, at its end
+	 * those dirtied meanwhile; bandwidth and dirty rate hold through the
+	 * round. Columns: t(s) pages bw(Mbit/s) dirty-rate(Mbit/s).
+	 * Bars: round sent-pages dirty-pages.
+	 */
 	for (i = 0; i < t.nrows; i++) {
-		double start = db_table_at(&t, i, ci[1]);
-		double dur = ci[2] >= 0 ? db_table_at(&t, i, ci[2]) : 0;
-		double v[7];
+		double start = db_table_at(&t, i, ci[1]) / 1e9;
+		double dur = ci[2] >= 0 ? db_table_at(&t, i, ci[2]) / 1e9 : 0;
+		double bw = ci[4] >= 0 ? db_table_at(&t, i, ci[4]) / 1e6 : NAN;
+		double rate = ci[5] >= 0 ? db_table_at(&t, i, ci[5]) * 4096 * 8 /
+					   1e6 : NAN;
+		double dirty = ci[7] >= 0 ? db_table_at(&t, i, ci[7]) : NAN;
+		double end = start + (isfinite(dur) ? dur : 0);
 
-		v[0] = (start + (isfinite(dur) ? dur : 0)) / 1e9;
-		v[1] = db_table_at(&t, i, ci[3]);
-		v[2] = ci[4] >= 0 ? db_table_at(&t, i, ci[4]) / 1e6 : NAN;
-		v[3] = ci[5] >= 0 ? db_table_at(&t, i, ci[5]) * 4096 * 8 / 1e6 :
-				    NAN;
-		v[4] = ci[0] >= 0 ? db_table_at(&t, i, ci[0]) : (double)i;
-		v[5] = ci[6] >= 0 ? db_table_at(&t, i, ci[6]) : NAN;
-		v[6] = ci[7] >= 0 ? db_table_at(&t, i, ci[7]) : NAN;
-		for (k = 0; k < 7; k++)
-			fprintf(f, k ? " %.9g" : "%.9g", v[k]);
-		fputc('\n', f);
+		fprintf(f, "%.9g %.9g %.9g %.9g\n%.9g %.9g %.9g %.9g\n", start,
+			dirty, bw, rate, end, db_table_at(&t, i, ci[3]), bw, rate);
+		if (end > t_max)
+			t_max = end;
+		fprintf(fb, "%.9g %.9g %.9g\n",
+			ci[0] >= 0 ? db_table_at(&t, i, ci[0]) : (double)i,
+			ci[6] >= 0 ? db_table_at(&t, i, ci[6]) : NAN, dirty);
 	}
 	fclose(f);
+	fclose(fb);
+	if (isfinite(r->resumed_at_ns) && r->resumed_at_ns / 1e9 > t_max)
+		t_max = r->resumed_at_ns / 1e9;
 
 	sp->timeline = db_plot_svg(&c->plot, 1000, 380);
 	db_plot_cmd(&c->plot, "set xlabel 'time since migration start (s)'\n"
@@ -352,6 +367,7 @@ static int plot_rounds(struct ctx *c, const struct db_run *r,
 		    "set ytics nomirror\nset y2tics\nset yrange [0:*]\n"
 		    "set y2range [0:*]\nset key outside right top\n"
 		    "set title 'timeline'\n");
+	db_plot_cmd(&c->plot, "set xrange [0:%.9g]\n", t_max * 1.03 + 1e-6);
 	if (isfinite(r->paused_at_ns))
 		db_plot_cmd(&c->plot, "set arrow 1 from %.9g, graph 0 to %.9g, "
 			    "graph 1 nohead lc rgb '#d62728' dt 3\nset label 1 "
@@ -365,7 +381,7 @@ static int plot_rounds(struct ctx *c, const struct db_run *r,
 			    "tc rgb '#2ca02c'\n", r->resumed_at_ns / 1e9,
 			    r->resumed_at_ns / 1e9, r->resumed_at_ns / 1e9);
 	db_plot_cmd(&c->plot, "plot '%s' using 1:2 with linespoints lw 2 pt 7 "
-		    "lc rgb '#1f77b4' title 'remaining dirty pages'", data);
+		    "lc rgb '#1f77b4' title 'dirty pages to send'", data);
 	if (has_values(&t, ci[4]))
 		db_plot_cmd(&c->plot, ", '%s' using 1:3 axes x1y2 with "
 			    "linespoints lw 2 pt 5 lc rgb '#ff7f0e' title "
@@ -384,15 +400,15 @@ static int plot_rounds(struct ctx *c, const struct db_run *r,
 			    "clustered gap 1\nset style fill solid 0.8 border -1\n"
 			    "set key outside right top\nset xtics nomirror\n");
 		if (has_values(&t, ci[6])) {
-			db_plot_cmd(&c->plot, "plot '%s' using 6:xtic(5) lc rgb "
-				    "'#1f77b4' title 'sent pages'", data);
+			db_plot_cmd(&c->plot, "plot '%s' using 2:xtic(1) lc rgb "
+				    "'#1f77b4' title 'sent pages'", bars);
 			first = false;
 		}
 		if (has_values(&t, ci[7]))
-			db_plot_cmd(&c->plot, "%s'%s' using 7%s lc rgb '#ff7f0e' "
+			db_plot_cmd(&c->plot, "%s'%s' using 3%s lc rgb '#ff7f0e' "
 				    "title 'dirty pages collected'",
-				    first ? "plot " : ", ", data,
-				    first ? ":xtic(5)" : "");
+				    first ? "plot " : ", ", bars,
+				    first ? ":xtic(1)" : "");
 		db_plot_cmd(&c->plot, "\n");
 	}
 	db_table_free(&t);

@@ -92,7 +92,7 @@ Test(report, page_embeds_gnuplot_svg_and_stands_alone)
 	cr_assert(strstr(page, "downtime (ms)"));
 	cr_assert(strstr(page, "guest slowdown"));
 	/* the timeline has its series and pause/resume marks */
-	cr_assert(strstr(page, "remaining dirty pages"));
+	cr_assert(strstr(page, "dirty pages to send"));
 	cr_assert(strstr(page, "send bandwidth"));
 	cr_assert(strstr(page, ">pause<"));
 	cr_assert(strstr(page, ">resume<"));
