@@ -95,7 +95,18 @@ static double model_value(const struct db_run *r, const char *which)
 	return r->model_rounds;
 }
 
-/* Distinct dirty rates of a group's scenarios, ascending. */
+/* Does any run of the scenario have a result? */
+static bool has_result(const struct db_runset *rs, const struct db_scen *s)
+{
+	size_t k;
+
+	for (k = 0; k < s->nruns; k++)
+		if (rs->runs[s->runs[k]].has_result)
+			return true;
+	return false;
+}
+
+/* Distinct dirty rates of a group's scenarios with a result, ascending. */
 static size_t group_rates(const struct db_runset *rs, const char *g,
 			  double *rates, size_t max)
 {
@@ -104,7 +115,8 @@ static size_t group_rates(const struct db_runset *rs, const char *g,
 	for (i = 0; i < rs->nsc; i++) {
 		double x = rs->sc[i].rate_pps;
 
-		if (strcmp(rs->sc[i].group, g) || isnan(x))
+		if (strcmp(rs->sc[i].group, g) || isnan(x) ||
+		    !has_result(rs, &rs->sc[i]))
 			continue;
 		for (j = 0; j < n && rates[j] != x; j++)
 			;
@@ -220,7 +232,7 @@ static int plot_group(struct ctx *c, struct group *g)
 	g->svg = db_plot_svg(&c->plot, 1100, 760);
 	db_plot_cmd(&c->plot, "set multiplot layout 2,2\n"
 		    "set xrange [-0.5:%zu.5]\nset xlabel 'dirty rate (pages/s)'\n"
-		    "set key top left box opaque\nset yrange [0:*]\n"
+		    "set key below horizontal\nset yrange [0:*]\n"
 		    "set style fill solid\nset xtics (", nr ? nr - 1 : 0);
 	for (j = 0; j < nr; j++) {
 		rate_tic(rates[j], tic, sizeof(tic));
