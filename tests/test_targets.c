@@ -359,3 +359,54 @@ Test(targets, runner_isolates_crashes_hangs_and_skips)
 	json_decref(j);
 	fx_cleanup(dir);
 }
+
+/*
+ * The real path: `dirtybench bench` runs `dirtybench run` children, the
+ * report draws their results and compare judges the set against itself.
+ */
+Test(targets, bench_runs_real_migrations_end_to_end)
+{
+	const char *bin = getenv("DIRTYBENCH_BIN");
+	char *dir = fx_tmpdir("e2e"), path[700], ini[700], exe[600], log[700];
+	const char *help[] = { exe, "run", "--help", NULL };
+	const char *bench[] = { exe, "bench", "--target", ini, "--out", path,
+				"--quiet", NULL };
+	const char *cmp[] = { exe, "compare", "--baseline", path, path, NULL };
+	static const char target[] =
+		"[target]\ndescription = end to end\ntracker = best:2 uffd-async "
+		"uffd-wp mprotect hash\nram = 8M\nbandwidth = 200mbit\n"
+		"downtime_limit = 20ms\nmax_time = 2s\nmax_rounds = 8\n"
+		"rate = idle, 1024x5\n";
+	char *text;
+
+	snprintf(exe, sizeof(exe), "%s/dirtybench", bin ? bin : "bin");
+	snprintf(log, sizeof(log), "%s/log", dir);
+	if (fx_run_cmd(help, log, 30) != 0) {
+		fx_cleanup(dir);
+		cr_skip_test("this dirtybench has no run command yet (the "
+			     "migration engine is not merged)");
+	}
+	snprintf(ini, sizeof(ini), "%s/tiny.ini", dir);
+	cr_assert_eq(db_write_atomic(ini, target, strlen(target)), 0);
+	snprintf(path, sizeof(path), "%s/set", dir);
+	cr_assert_eq(fx_run_cmd(bench, log, 120), 0, "bench (log %s)", log);
+	text = fx_read(log);
+	cr_assert(strstr(text, "4 runs: 4 ok"), "%s", text);
+	cr_assert(strstr(text, "report: "), "%s", text);
+	free(text);
+	snprintf(log, sizeof(log), "%s/set/tiny/uffd-async/1024x5/rep1/result.json",
+		 dir);
+	text = fx_read(log);
+	cr_assert(strstr(text, "\"scenario\": \"tiny/uffd-async/1024x5\""), "%s",
+		  text);
+	cr_assert(strstr(text, "\"ram_equal\": true"));
+	free(text);
+	snprintf(log, sizeof(log), "%s/set/report.html", dir);
+	text = fx_read(log);
+	cr_assert_geq(fx_count(text, "<svg"), 1 + 4, "matrix and timelines");
+	cr_assert_eq(fx_count(text, "class=\"ok\">equal"), 4);
+	free(text);
+	snprintf(log, sizeof(log), "%s/cmp.log", dir);
+	cr_assert_eq(fx_run_cmd(cmp, log, 60), 0, "against itself: no regression");
+	fx_cleanup(dir);
+}
