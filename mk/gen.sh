@@ -4,7 +4,7 @@
 # Usage: sh mk/gen.sh
 set -eu
 
-hdrs=$(ls include/dirtybench/*.h lib/*.h lib/*.def kmod/*.h \
+hdrs=$(ls include/dirtybench/*.h lib/*.h lib/*.def bench/*.def kmod/*.h \
 	vmm-shims/stage2/*.h collectors/*.h reports/*.h bench/*.h tests/*.h \
 	2>/dev/null | tr '\n' ' ')
 echo "HDRS = $hdrs"

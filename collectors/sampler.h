@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sampler: a thread beside a migration that every sample_ms writes a
+ * row of samples.csv (docs/results.md): CPU of the source and destination
+ * (processes or threads) and of the vCPU threads, their RSS, /proc/vmstat
+ * counters, and the shaped link's tc statistics. Its own cost (its CPU
+ * time plus that of the tc processes it starts) is measured and returned.
+ */
+#ifndef DIRTYBENCH_SAMPLER_H
+#define DIRTYBENCH_SAMPLER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct db_sampler_config {
+	pid_t src_pid;		/* 0: none; a process or a thread id */
+	pid_t dst_pid;		/* 0: none */
+	pid_t vcpu_pid;		/* process whose threads are vCPUs; 0: src */
+	const char *vcpu_comm;	/* PCRE2 on thread names; NULL: "^vcpu" */
+	const char *tc_dev;	/* shaped device; NULL: no tc columns */
+	const char *tc_netns;	/* its network namespace; NULL: ours */
+	unsigned sample_ms;	/* 0: 100 */
+	unsigned tc_ms;		/* 0: max(sample_ms, 1000) */
+	const char *csv_path;	/* samples.csv */
+	uint64_t t0_ns;		/* CLOCK_MONOTONIC of t_ns = 0; 0: at start */
+};
+
+struct db_sampler_cost {
+	uint64_t samples;
+	uint64_t wall_ns;
+	uint64_t cpu_ns;	/* the sampler thread */
+	uint64_t tc_cpu_ns;	/* the tc processes */
+	uint64_t max_sample_ns;	/* longest single sample */
+	double pct_of_core;	/* (cpu + tc) / wall, percent */
+};
+
+struct db_sampler;
+
+int db_sampler_start(struct db_sampler **out, const struct db_sampler_config *c);
+/* Stop, flush samples.csv, report the cost. 0 or the first write error. */
+int db_sampler_stop(struct db_sampler *s, struct db_sampler_cost *cost);
+
+#endif
