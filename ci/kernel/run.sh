@@ -5,13 +5,16 @@
 # needed), run the module's ioctl suite, the tracker suite for kmod-cow and a
 # migration on loopback inside the guest, then check the console.
 #
-# Usage: sh ci/kernel/run.sh [--broken] [--suites "module trackers migration"]
+# Usage: sh ci/kernel/run.sh [--check] [--broken] [--suites "module trackers migration"]
 #                            [--out DIR] [--timeout SECONDS]
+#   --check     only check that this machine can run it (exit 0 or 3)
 #   --broken    build the module with BROKEN_NO_WP=1 (write protection
 #               skipped): the module suite must then fail
 #   --suites    guest suites to run (default: all three)
 #   --out DIR   work directory (default $O/kernel, or $O/kernel-broken)
 #   --timeout   wall-clock limit for the guest, seconds (default 600)
+#   The migration suite is left out (with a notice) while dirtybench has no
+#   run command.
 # Environment: O (build dir, default build), DIRTYBENCH_BIN (default bin),
 #   KVER (kernel release; default: the newest with both an image in /boot
 #   and headers in /lib/modules/KVER/build), QEMU (default qemu-system-x86_64).
@@ -23,16 +26,18 @@ set -eu
 cd "$(dirname "$0")/../.."
 : "${O:=build}" "${DIRTYBENCH_BIN:=bin}" "${QEMU:=qemu-system-x86_64}"
 broken=0
+check=0
 suites="module trackers migration"
 out=
 limit=600
 while [ $# -gt 0 ]; do
 	case $1 in
+	--check) check=1 ;;
 	--broken) broken=1 ;;
 	--suites) suites=$2; shift ;;
 	--out) out=$2; shift ;;
 	--timeout) limit=$2; shift ;;
-	-h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,25p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 	shift
@@ -62,6 +67,10 @@ command -v cpio >/dev/null 2>&1 || missing "no cpio (apt-get install cpio)"
 busybox=$(command -v busybox || true)
 [ -n "$busybox" ] && ! ldd "$busybox" >/dev/null 2>&1 ||
 	missing "no static busybox (apt-get install busybox-static)"
+if [ $check = 1 ]; then
+	echo "kernel test bed: ready ($kernel, headers in $kdir, $QEMU)"
+	exit 0
+fi
 ktest=$O/kernel-progs/cowtrack-ioctl
 [ -x "$ktest" ] || missing "no $ktest (make kernel-progs)"
 
@@ -69,6 +78,14 @@ case " $suites " in
 *" trackers "*|*" migration "*)
 	[ -x "$DIRTYBENCH_BIN/dirtybench" ] ||
 		missing "no $DIRTYBENCH_BIN/dirtybench (make)"
+	;;
+esac
+case " $suites " in
+*" migration "*)
+	if ! "$DIRTYBENCH_BIN/dirtybench" run --help >/dev/null 2>&1; then
+		echo "kernel test bed: dirtybench has no run command yet: migration suite left out" >&2
+		suites=$(echo "$suites" | sed 's/migration//')
+	fi
 	;;
 esac
 tests=$O/dirtybench-tests
