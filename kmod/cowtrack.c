@@ -72,8 +72,8 @@ static atomic_t contexts = ATOMIC_INIT(0);
 struct cowtrack_ctx {
 	/* This context's own mappings, so that zapping touches no other. */
 	struct address_space mapping;
-	struct mutex ioctl_lock;
-	spinlock_t lock;
+	struct mutex ioctl_lock;	/* one control ioctl at a time */
+	spinlock_t lock;		/* state shared with ->page_mkwrite */
 	wait_queue_head_t thaw;	/* ->page_mkwrite waits here during a switch */
 
 	/* 0 until CREATE; published with release after the arrays below. */
@@ -82,7 +82,7 @@ struct cowtrack_ctx {
 	struct page **shadow;	/* pre-images of the current round */
 	unsigned long *dirty;	/* written in the current round */
 	u64 *out;		/* GET_DIRTY_LOG's result, in ABI layout */
-	u64 *carry;		/* bits a failed copy to user could not deliver */
+	u64 *carry;		/* bits a failed copy to user did not deliver */
 	void *bounce;		/* SNAP_BATCH pages for READ_SNAPSHOT */
 
 	/* Under ctx->lock. */
@@ -103,6 +103,7 @@ static const struct address_space_operations cowtrack_aops = {
 	.dirty_folio = noop_dirty_folio,
 };
 
+/* vm_flags became read-only in 6.3: the installed headers decide. */
 static void cowtrack_vma_flags(struct vm_area_struct *vma, unsigned long set)
 {
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
@@ -182,7 +183,7 @@ static vm_fault_t cowtrack_page_mkwrite(struct vm_fault *vmf)
 		/* No page becomes writable while a round switch runs. */
 		if (wait_event_killable(ctx->thaw, !READ_ONCE(ctx->switching)))
 			goto killed;
-		/* Allocate a shadow outside the spinlock if one looks needed. */
+		/* Allocate a shadow outside the spinlock if one is needed. */
 		if (!spare && READ_ONCE(ctx->logging) && READ_ONCE(ctx->cow) &&
 		    !test_bit(i, ctx->dirty)) {
 			spare = alloc_page(GFP_HIGHUSER);
@@ -231,6 +232,7 @@ static const struct vm_operations_struct cowtrack_vm_ops = {
 static int cowtrack_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct cowtrack_ctx *ctx = file->private_data;
+	/* Pairs with the release in ioc_create(): the arrays are set. */
 	unsigned long npages = smp_load_acquire(&ctx->npages);
 
 	if (!npages)
@@ -331,7 +333,8 @@ static long ioc_create(struct cowtrack_ctx *ctx, void __user *uarg)
 	words = DIV_ROUND_UP(npages, 64);
 
 	ctx->pages = kvcalloc(npages, sizeof(*ctx->pages), GFP_KERNEL_ACCOUNT);
-	ctx->shadow = kvcalloc(npages, sizeof(*ctx->shadow), GFP_KERNEL_ACCOUNT);
+	ctx->shadow = kvcalloc(npages, sizeof(*ctx->shadow),
+			       GFP_KERNEL_ACCOUNT);
 	ctx->dirty = kvcalloc(BITS_TO_LONGS(npages), sizeof(long),
 			      GFP_KERNEL_ACCOUNT);
 	ctx->out = kvcalloc(words, sizeof(u64), GFP_KERNEL_ACCOUNT);
