@@ -44,6 +44,15 @@ static void usage(FILE *f)
 		"     keeps running on the source\n");
 }
 
+/* "stage2-bench" names cmd_stage2_bench: a dash stands for an underscore. */
+static int command_is(const char *arg, const char *name)
+{
+	for (; *arg && *name; arg++, name++)
+		if (*arg != *name && !(*arg == '-' && *name == '_'))
+			return 0;
+	return *arg == *name;
+}
+
 int main(int argc, char **argv)
 {
 	size_t i;
@@ -62,7 +71,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	for (i = 0; i < DB_ARRAY_SIZE(commands); i++)
-		if (!strcmp(argv[1], commands[i].name))
+		if (command_is(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, "dirtybench: unknown command '%s' (see dirtybench --help)\n",
 		argv[1]);
