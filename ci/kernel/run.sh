@@ -122,6 +122,7 @@ cp ci/kernel/init "$r/init"
 chmod 755 "$r/init"
 cp "$out/kmod/cowtrack.ko" "$r/lib/cowtrack.ko"
 cp "$ktest" "$r/bin/cowtrack-ioctl"
+cp ci/lsan.supp "$r/etc/lsan.supp"
 case " $suites " in *" trackers "*) add_prog "$tests" dirtybench-tests ;; esac
 case " $suites " in
 *" trackers "*|*" migration "*)
@@ -132,7 +133,7 @@ esac
 # Paths a guest test may look for: bin/ next to the tests, like the host.
 {
 	echo "SUITES='$suites'"
-	echo "TRACKER_FILTER='${TRACKER_FILTER:-kmod_cow/*}'"
+	echo "TRACKER_FILTER='${TRACKER_FILTER:-@(trackers|kmod_cow)/*}'"
 	echo "MIGRATE_ARGS='${MIGRATE_ARGS:---tracker kmod-cow --ram 32M}'"
 } >"$r/etc/dbk.conf"
 (cd "$r" && find . | cpio -o -H newc -R 0:0 --quiet) >"$out/initramfs.cpio"
