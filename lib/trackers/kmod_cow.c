@@ -70,14 +70,6 @@ static int kmod_probe(char *why, size_t len)
 	return err;
 }
 
-static void kmod_release_ram(struct db_ram *ram)
-{
-	if (ram->base)
-		munmap(ram->base, ram->size);
-	if (ram->fd >= 0)
-		close(ram->fd);
-}
-
 static int kmod_attach(struct db_tracker *t, struct db_ram *ram)
 {
 	struct kmod_priv *p = t->priv;
@@ -119,7 +111,7 @@ static int kmod_attach(struct db_tracker *t, struct db_ram *ram)
 	ram->backing = DB_BACKING_TRACKER;
 	ram->map_pagesize = DB_PAGE_SIZE;
 	ram->fd = p->fd;
-	ram->release = kmod_release_ram;
+	ram->release = db_ram_unmap;
 	p->own_fd = 0;
 	return 0;
 }

@@ -127,6 +127,29 @@ static uint8_t *map_ram(int fd, size_t size, off_t off)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* A new context of npages pages, mapped whole; NULL (and why) on failure. */
+static uint8_t *new_ram(int *fd, size_t npages)
+{
+	uint8_t *ram = NULL;
+
+	*fd = dev_open();
+	if (*fd < 0)
+		say("open %s: %s; ", COWTRACK_DEVICE, strerror(errno));
+	else if (ctx_create(*fd, npages * PG))
+		say("CREATE %zu pages: %s; ", npages, strerror(errno));
+	else if (!(ram = map_ram(*fd, npages * PG, 0)))
+		say("mmap %zu pages: %s; ", npages, strerror(errno));
+	if (!ram && *fd >= 0)
+		close(*fd);
+	return ram;
+}
+
+static void drop_ram(int fd, uint8_t *ram, size_t npages)
+{
+	munmap(ram, npages * PG);
+	close(fd);
+}
+
 static long sysfs_long(const char *path)
 {
 	char buf[64];
@@ -438,11 +461,9 @@ static int t_start_stop_order_is_checked(void)
 	uint64_t bm[1];
 	uint8_t buf[PG], *ram;
 	struct cowtrack_stats st;
-	int fd = dev_open();
+	int fd;
 
-	CHECK(fd >= 0);
-	CHECK(ctx_create(fd, npages * PG) == 0);
-	CHECK((ram = map_ram(fd, npages * PG, 0)) != NULL);
+	CHECK((ram = new_ram(&fd, npages)) != NULL);
 	CHECK_ERR(get_log(fd, bm, sizeof(bm), NULL), EBADFD);
 	CHECK_ERR(snap(fd, 0, 1, buf), EBADFD);
 	CHECK_ERR(ioctl(fd, COWTRACK_STOP), EBADFD);
@@ -464,8 +485,7 @@ static int t_start_stop_order_is_checked(void)
 	CHECK(get_log(fd, bm, sizeof(bm), NULL) == 0);
 	if (bm[0])
 		FAIL("log after a fresh START is %#" PRIx64 ", want 0", bm[0]);
-	munmap(ram, npages * PG);
-	close(fd);
+	drop_ram(fd, ram, npages);
 	return 0;
 }
 
@@ -477,11 +497,9 @@ static int t_dirty_log_is_exact_and_rearmed(void)
 	uint64_t bm[4], sum = 0;
 	struct cowtrack_dirty_log d;
 	uint8_t *ram;
-	int fd = dev_open();
+	int fd;
 
-	CHECK(fd >= 0);
-	CHECK(ctx_create(fd, npages * PG) == 0);
-	CHECK((ram = map_ram(fd, npages * PG, 0)) != NULL);
+	CHECK((ram = new_ram(&fd, npages)) != NULL);
 	CHECK(ctx_start(fd, 0) == 0);
 	for (r = 0; r < 4; r++) {
 		for (i = 0; i < sizeof(written) / sizeof(written[0]); i++)
@@ -504,8 +522,7 @@ static int t_dirty_log_is_exact_and_rearmed(void)
 			     (unsigned long long)d.dirty_pages);
 	}
 	CHECK(sum == 0);
-	munmap(ram, npages * PG);
-	close(fd);
+	drop_ram(fd, ram, npages);
 	return 0;
 }
 
@@ -515,11 +532,9 @@ static int t_dirty_log_bitmap_is_checked(void)
 	uint64_t bm[8];
 	struct cowtrack_dirty_log d;
 	uint8_t *ram;
-	int fd = dev_open();
+	int fd;
 
-	CHECK(fd >= 0);
-	CHECK(ctx_create(fd, npages * PG) == 0);
-	CHECK((ram = map_ram(fd, npages * PG, 0)) != NULL);
+	CHECK((ram = new_ram(&fd, npages)) != NULL);
 	CHECK(ctx_start(fd, 0) == 0);
 	ram[129 * PG] = 1;
 	CHECK_ERR(get_log(fd, bm, 0, NULL), EINVAL);
@@ -545,8 +560,7 @@ static int t_dirty_log_bitmap_is_checked(void)
 		     (unsigned long long)d.dirty_pages, bm[0],
 		     bm[1], bm[2]);
 	CHECK(bm[3] == 0xeeeeeeeeeeeeeeeeull);
-	munmap(ram, npages * PG);
-	close(fd);
+	drop_ram(fd, ram, npages);
 	return 0;
 }
 
@@ -556,11 +570,10 @@ static int t_snapshot_serves_round_start(void)
 	uint64_t bm[1], v = 0;
 	uint8_t *ram, *img = malloc(npages * PG);
 	struct cowtrack_snapshot s;
-	int fd = dev_open();
+	int fd;
 
-	CHECK(fd >= 0 && img);
-	CHECK(ctx_create(fd, npages * PG) == 0);
-	CHECK((ram = map_ram(fd, npages * PG, 0)) != NULL);
+	CHECK(img);
+	CHECK((ram = new_ram(&fd, npages)) != NULL);
 	for (i = 0; i < npages; i++)
 		page_fill(ram + i * PG, 0xa000 + i);
 	CHECK(ctx_start(fd, COWTRACK_START_COW) == 0);
@@ -589,8 +602,7 @@ static int t_snapshot_serves_round_start(void)
 	/* The live RAM has the newest writes. */
 	CHECK(page_uniform(ram + 2 * PG, &v) && v == 0xc002);
 	CHECK(ioctl(fd, COWTRACK_STOP) == 0);
-	munmap(ram, npages * PG);
-	close(fd);
+	drop_ram(fd, ram, npages);
 	free(img);
 	return 0;
 }
@@ -600,11 +612,10 @@ static int t_snapshot_range_is_checked(void)
 	size_t npages = 8;
 	uint8_t *ram, *buf = malloc(npages * PG);
 	struct cowtrack_snapshot s;
-	int fd = dev_open();
+	int fd;
 
-	CHECK(fd >= 0 && buf);
-	CHECK(ctx_create(fd, npages * PG) == 0);
-	CHECK((ram = map_ram(fd, npages * PG, 0)) != NULL);
+	CHECK(buf);
+	CHECK((ram = new_ram(&fd, npages)) != NULL);
 	CHECK(ctx_start(fd, COWTRACK_START_COW) == 0);
 	CHECK_ERR(snap(fd, 0, 0, buf), EINVAL);
 	CHECK_ERR(snap(fd, npages, 1, buf), EINVAL);
@@ -625,8 +636,7 @@ static int t_snapshot_range_is_checked(void)
 		munmap(two, PG);
 	}
 	CHECK(snap(fd, 0, npages, buf) == 0);
-	munmap(ram, npages * PG);
-	close(fd);
+	drop_ram(fd, ram, npages);
 	free(buf);
 	return 0;
 }
@@ -637,11 +647,9 @@ static int t_buffers_inside_guest_ram(void)
 	uint64_t *bm;
 	uint8_t *ram;
 	struct cowtrack_dirty_log d;
-	int fd = dev_open();
+	int fd;
 
-	CHECK(fd >= 0);
-	CHECK(ctx_create(fd, npages * PG) == 0);
-	CHECK((ram = map_ram(fd, npages * PG, 0)) != NULL);
+	CHECK((ram = new_ram(&fd, npages)) != NULL);
 	CHECK(ctx_start(fd, COWTRACK_START_COW) == 0);
 	/* The kernel writes into write-protected guest RAM itself. */
 	bm = (uint64_t *)(void *)(ram + 40 * PG);
@@ -653,8 +661,7 @@ static int t_buffers_inside_guest_ram(void)
 	/* The bitmap write of the last call and the snapshot's pages. */
 	if (bm[0] != (1ull << 40 | 0xffffull << 48))
 		FAIL("log after kernel writes %#" PRIx64, bm[0]);
-	munmap(ram, npages * PG);
-	close(fd);
+	drop_ram(fd, ram, npages);
 	return 0;
 }
 
@@ -663,12 +670,10 @@ static int t_kernel_writes_are_tracked(void)
 	size_t npages = 16;
 	uint64_t bm[1];
 	uint8_t *ram;
-	int p[2], fd = dev_open();
+	int p[2], fd;
 
-	CHECK(fd >= 0);
 	CHECK(pipe(p) == 0);
-	CHECK(ctx_create(fd, npages * PG) == 0);
-	CHECK((ram = map_ram(fd, npages * PG, 0)) != NULL);
+	CHECK((ram = new_ram(&fd, npages)) != NULL);
 	memset(ram, 0, npages * PG);
 	CHECK(ctx_start(fd, 0) == 0);
 	CHECK(write(p[1], "guest", 5) == 5);
@@ -690,11 +695,9 @@ static int t_fork_child_writes_are_tracked(void)
 	uint64_t bm[1];
 	uint8_t *ram;
 	pid_t pid;
-	int st, fd = dev_open();
+	int st, fd;
 
-	CHECK(fd >= 0);
-	CHECK(ctx_create(fd, npages * PG) == 0);
-	CHECK((ram = map_ram(fd, npages * PG, 0)) != NULL);
+	CHECK((ram = new_ram(&fd, npages)) != NULL);
 	memset(ram, 0, npages * PG);
 	CHECK(ctx_start(fd, 0) == 0);
 	pid = fork();
@@ -708,8 +711,7 @@ static int t_fork_child_writes_are_tracked(void)
 	CHECK(get_log(fd, bm, sizeof(bm), NULL) == 0);
 	if (bm[0] != 1ull << 11)
 		FAIL("child's write: log %#" PRIx64, bm[0]);
-	munmap(ram, npages * PG);
-	close(fd);
+	drop_ram(fd, ram, npages);
 	return 0;
 }
 
@@ -719,11 +721,9 @@ static int t_stats_count_preimages(void)
 	uint64_t bm[1];
 	struct cowtrack_stats st;
 	uint8_t *ram;
-	int fd = dev_open();
+	int fd;
 
-	CHECK(fd >= 0);
-	CHECK(ctx_create(fd, npages * PG) == 0);
-	CHECK((ram = map_ram(fd, npages * PG, 0)) != NULL);
+	CHECK((ram = new_ram(&fd, npages)) != NULL);
 	for (i = 0; i < npages; i++)
 		ram[i * PG] = 1;
 	CHECK(ioctl(fd, COWTRACK_STATS, &st) == 0);
@@ -753,8 +753,7 @@ static int t_stats_count_preimages(void)
 	CHECK(ioctl(fd, COWTRACK_STOP) == 0);
 	CHECK(ioctl(fd, COWTRACK_STATS, &st) == 0);
 	CHECK(st.shadow_pages == 0 && st.rounds == 0);
-	munmap(ram, npages * PG);
-	close(fd);
+	drop_ram(fd, ram, npages);
 	return 0;
 }
 
@@ -854,10 +853,7 @@ static int t_concurrent_writers_migrate_exactly(void)
 	size_t differ = 0, moved = 0, torn = 0;
 
 	CHECK(bm && mirror && tmp);
-	r.fd = dev_open();
-	CHECK(r.fd >= 0);
-	CHECK(ctx_create(r.fd, size) == 0);
-	CHECK((r.ram = map_ram(r.fd, size, 0)) != NULL);
+	CHECK((r.ram = new_ram(&r.fd, r.npages)) != NULL);
 	for (i = 0; i < r.npages; i++)
 		page_fill(r.ram + i * PG, (uint64_t)i << 32);
 	CHECK(ctx_start(r.fd, COWTRACK_START_COW) == 0);
@@ -892,8 +888,7 @@ static int t_concurrent_writers_migrate_exactly(void)
 	if (atomic_load(&r.writes) < 1000)
 		FAIL("writers made only %lu writes", atomic_load(&r.writes));
 	CHECK(ioctl(r.fd, COWTRACK_STOP) == 0);
-	munmap(r.ram, size);
-	close(r.fd);
+	drop_ram(r.fd, r.ram, r.npages);
 	free(bm);
 	free(mirror);
 	free(tmp);
@@ -961,16 +956,12 @@ out:
 static int t_concurrent_callers_are_serialized(void)
 {
 	struct race r = { .npages = 512, .nwriters = 2 };
-	size_t size = r.npages * PG;
 	pthread_t th[2], ham[3];
 	struct writer_arg args[2];
 	struct cowtrack_stats st;
 	unsigned i;
 
-	r.fd = dev_open();
-	CHECK(r.fd >= 0);
-	CHECK(ctx_create(r.fd, size) == 0);
-	CHECK((r.ram = map_ram(r.fd, size, 0)) != NULL);
+	CHECK((r.ram = new_ram(&r.fd, r.npages)) != NULL);
 	for (i = 0; i < r.npages; i++)
 		page_fill(r.ram + i * PG, (uint64_t)i << 32);
 	CHECK(ctx_start(r.fd, COWTRACK_START_COW) == 0);
@@ -988,8 +979,7 @@ static int t_concurrent_callers_are_serialized(void)
 	CHECK(ioctl(r.fd, COWTRACK_STOP) == 0);
 	CHECK(ioctl(r.fd, COWTRACK_STATS, &st) == 0);
 	CHECK(st.shadow_pages == 0);
-	munmap(r.ram, size);
-	close(r.fd);
+	drop_ram(r.fd, r.ram, r.npages);
 	return 0;
 }
 
@@ -1003,10 +993,7 @@ static int t_close_and_munmap_while_writing(void)
 	uint8_t *alias;
 	uint64_t bm[4];
 
-	r.fd = dev_open();
-	CHECK(r.fd >= 0);
-	CHECK(ctx_create(r.fd, size) == 0);
-	CHECK((r.ram = map_ram(r.fd, size, 0)) != NULL);
+	CHECK((r.ram = new_ram(&r.fd, r.npages)) != NULL);
 	CHECK((alias = map_ram(r.fd, size, 0)) != NULL);
 	CHECK(ctx_start(r.fd, COWTRACK_START_COW) == 0);
 	CHECK(start_writers(&r, th, args) == 0);
