@@ -24,6 +24,9 @@
 set -eu
 
 cd "$(dirname "$0")/../.."
+# Run from make check: the enclosing make's variables (O=...) are not
+# for kbuild.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 : "${O:=build}" "${DIRTYBENCH_BIN:=bin}" "${QEMU:=qemu-system-x86_64}"
 broken=0
 check=0
