@@ -137,7 +137,7 @@ esac
 {
 	echo "SUITES='$suites'"
 	echo "TRACKER_FILTER='${TRACKER_FILTER:-@(trackers|kmod_cow)/*}'"
-	echo "MIGRATE_ARGS='${MIGRATE_ARGS:---tracker kmod-cow --ram 32M}'"
+	echo "MIGRATE_ARGS='${MIGRATE_ARGS:---tracker kmod-cow --ram 32M --workload dirtyram:dirty=256,period=10}'"
 } >"$r/etc/dbk.conf"
 (cd "$r" && find . | cpio -o -H newc -R 0:0 --quiet) >"$out/initramfs.cpio"
 
