@@ -18,6 +18,7 @@
 # Environment: O (build dir, default build), DIRTYBENCH_BIN (default bin),
 #   KVER (kernel release; default: the newest with both an image in /boot
 #   and headers in /lib/modules/KVER/build), QEMU (default qemu-system-x86_64).
+#   MODULE_REPEAT=N runs the module suite N times in one boot (a soak).
 # Exit status: 0 every guest result passed; 1 a result failed, the guest
 # never reported, or the kernel complained; 3 something needed is missing
 # here (the reason is printed).
@@ -136,6 +137,7 @@ esac
 # Paths a guest test may look for: bin/ next to the tests, like the host.
 {
 	echo "SUITES='$suites'"
+	echo "MODULE_REPEAT='${MODULE_REPEAT:-1}'"
 	echo "TRACKER_FILTER='${TRACKER_FILTER:-@(trackers|kmod_cow)/*}'"
 	echo "MIGRATE_ARGS='${MIGRATE_ARGS:---tracker kmod-cow --ram 32M --workload dirtyram:dirty=256,period=10}'"
 } >"$r/etc/dbk.conf"
