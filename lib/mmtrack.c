@@ -139,6 +139,19 @@ int db_uffd_wp(int fd, void *base, size_t len, bool protect, bool dontwake)
 	return 0;
 }
 
+int db_uffd_wp_all(const char *who, int fd, void *base, size_t len,
+		   bool protect)
+{
+	char sz[32];
+	int err = db_uffd_wp(fd, base, len, protect, false);
+
+	if (err)
+		return db_error_errno(err, "%s: cannot %s %s at %p", who,
+				      protect ? "write-protect" : "release",
+				      db_fmt_bytes(len, sz, sizeof(sz)), base);
+	return 0;
+}
+
 int db_uffd_wake(int fd, void *base, size_t len)
 {
 	struct uffdio_range r = { .start = (uintptr_t)base, .len = len };

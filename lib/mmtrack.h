@@ -40,6 +40,9 @@ int db_uffd_unregister(int fd, void *base, size_t len);
  * the faulting threads unless dontwake. Retries EAGAIN. No message.
  */
 int db_uffd_wp(int fd, void *base, size_t len, bool protect, bool dontwake);
+/* The same on all of guest RAM, with a message naming who on failure. */
+int db_uffd_wp_all(const char *who, int fd, void *base, size_t len,
+		   bool protect);
 /* Wake the threads waiting on faults in [base, base+len). */
 int db_uffd_wake(int fd, void *base, size_t len);
 /* The kernel feature a backing needs for WP: 0 or a UFFD_FEATURE_*. */

@@ -313,10 +313,8 @@ static size_t fork_cow_counters(struct db_tracker *t, struct db_counter *out,
 		{ "snapshot_bytes_read", p->snapshot_bytes },
 		{ "pfns_visible", p->pfns },
 	};
-	size_t n = DB_MIN(max, DB_ARRAY_SIZE(c));
 
-	memcpy(out, c, n * sizeof(*c));
-	return n;
+	return db_counters_copy(out, max, c, DB_ARRAY_SIZE(c));
 }
 
 const struct db_tracker_ops db_tracker_fork_cow = {

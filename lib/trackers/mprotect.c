@@ -18,16 +18,15 @@
 
 #include "dirtybench/common.h"
 #include "dirtybench/tracker.h"
+#include "fault_marks.h"
 #include "segv.h"
 
 struct mprotect_priv {
-	struct db_bitmap marks;		/* set by the handler, atomically */
+	struct db_marks marks;		/* set by the handler */
 	uint8_t *base;
-	size_t size, unit;		/* unit: bytes one mprotect() covers */
+	size_t size;
 	int slot;
 	bool have_slot;
-	atomic_int all_dirty;		/* coalesced: report every page */
-	atomic_uint rearms;		/* collects that took the marks */
 	atomic_int armed;
 	atomic_uint_fast64_t faults;
 	atomic_uint_fast64_t coalesces;
@@ -39,34 +38,19 @@ static int mprotect_probe(char *why, size_t len)
 	return 0;
 }
 
-static void mark(struct mprotect_priv *p, size_t first)
-{
-	size_t i;
-
-	for (i = 0; i < p->unit >> DB_PAGE_SHIFT; i++)
-		db_bitmap_set_atomic(&p->marks, first + i);
-}
-
 /* Signal context: async-signal-safe calls and atomics only. */
 static bool mprotect_fault(void *ctx, uintptr_t addr)
 {
 	struct mprotect_priv *p = ctx;
-	uintptr_t u = addr & ~(uintptr_t)(p->unit - 1);
-	size_t first = (u - (uintptr_t)p->base) >> DB_PAGE_SHIFT;
-	unsigned gen = atomic_load(&p->rearms);
+	struct db_marks *m = &p->marks;
+	unsigned gen = db_marks_gen(m);
 
 	atomic_fetch_add(&p->faults, 1);
-	/*
-	 * Mark before the page becomes writable: any write that gets through
-	 * (this thread's retry or another thread's) is then already marked
-	 * when a later collect takes the marks. If a collect took the mark
-	 * and re-protected RAM before our mprotect() below, the page is now
-	 * writable in the new round: mark it again for that round.
-	 */
-	mark(p, first);
-	if (mprotect((void *)u, p->unit, PROT_READ | PROT_WRITE) == 0) {
-		if (atomic_load(&p->rearms) != gen)
-			mark(p, first);
+	/* Mark, make writable, re-check: the order of fault_marks.h. */
+	db_marks_set(m, addr);
+	if (mprotect((void *)db_marks_unit(m, addr), m->unit,
+		     PROT_READ | PROT_WRITE) == 0) {
+		db_marks_recheck(m, gen, addr);
 		return true;
 	}
 	if (errno != ENOMEM)
@@ -74,13 +58,12 @@ static bool mprotect_fault(void *ctx, uintptr_t addr)
 	/*
 	 * vm.max_map_count reached: one writable mapping merges them all.
 	 * Until a collect re-protects RAM any page may be written, so the
-	 * round reports every page (marked the same way as a single page).
+	 * round reports every page (marked in the same order).
 	 */
-	atomic_store(&p->all_dirty, 1);
+	db_marks_set_all(m);
 	if (mprotect(p->base, p->size, PROT_READ | PROT_WRITE))
 		return false;
-	if (atomic_load(&p->rearms) != gen)
-		atomic_store(&p->all_dirty, 1);
+	db_marks_recheck_all(m, gen);
 	atomic_fetch_add(&p->coalesces, 1);
 	return true;
 }
@@ -92,12 +75,9 @@ static int mprotect_attach(struct db_tracker *t, struct db_ram *ram)
 
 	p->base = ram->base;
 	p->size = ram->size;
-	p->unit = ram->backing == DB_BACKING_HUGETLB ? ram->map_pagesize :
-						       DB_PAGE_SIZE;
-	err = db_bitmap_init(&p->marks, ram->npages);
+	err = db_marks_init(&p->marks, "tracker mprotect", ram);
 	if (err)
-		return db_error(err, "tracker mprotect: no memory for a bitmap of %zu pages",
-				ram->npages);
+		return err;
 	p->slot = db_segv_register("tracker mprotect", ram->base, ram->size,
 				   mprotect_fault, p);
 	if (p->slot < 0)
@@ -122,8 +102,7 @@ static int mprotect_start(struct db_tracker *t)
 {
 	struct mprotect_priv *p = t->priv;
 
-	db_bitmap_zero(&p->marks);
-	atomic_store(&p->all_dirty, 0);
+	db_marks_clear(&p->marks);
 	atomic_store(&p->armed, 1);
 	return protect_all(p, PROT_READ);
 }
@@ -131,17 +110,9 @@ static int mprotect_start(struct db_tracker *t)
 static int mprotect_collect(struct db_tracker *t, struct db_bitmap *dirty)
 {
 	struct mprotect_priv *p = t->priv;
-	size_t w;
 
-	/*
-	 * Take the marks, count the re-arm, then re-protect (see
-	 * mprotect_fault for why in this order).
-	 */
-	if (atomic_exchange(&p->all_dirty, 0))
-		db_bitmap_fill(dirty);
-	for (w = 0; w < DB_BITMAP_WORDS(p->marks.nbits); w++)
-		dirty->words[w] |= db_bitmap_xchg_word(&p->marks, w);
-	atomic_fetch_add(&p->rearms, 1);
+	/* Take the marks, then re-protect (fault_marks.h says why). */
+	db_marks_take(&p->marks, dirty);
 	return protect_all(p, PROT_READ);
 }
 
@@ -162,7 +133,7 @@ static void mprotect_detach(struct db_tracker *t)
 	if (p->have_slot)
 		db_segv_unregister(p->slot);
 	p->have_slot = false;
-	db_bitmap_free(&p->marks);
+	db_marks_free(&p->marks);
 }
 
 static size_t mprotect_counters(struct db_tracker *t, struct db_counter *out,
@@ -174,10 +145,8 @@ static size_t mprotect_counters(struct db_tracker *t, struct db_counter *out,
 		{ "mprotect_calls", p->mprotect_calls + atomic_load(&p->faults) },
 		{ "map_count_coalesces", atomic_load(&p->coalesces) },
 	};
-	size_t n = DB_MIN(max, DB_ARRAY_SIZE(c));
 
-	memcpy(out, c, n * sizeof(*c));
-	return n;
+	return db_counters_copy(out, max, c, DB_ARRAY_SIZE(c));
 }
 
 const struct db_tracker_ops db_tracker_mprotect = {

@@ -13,7 +13,8 @@
  * the next round. mprotect() keeps soft-dirty PTEs read-only as long as
  * their bit is clear, so tracking survives the fence.
  *
- * clear_refs works on the whole process: one instance per process.
+ * clear_refs works on the whole process: one instance per process. Not on
+ * hugetlb RAM, for which the kernel keeps no per-page soft-dirty bit.
  * Some kernels accept clear_refs "4" yet never set bit 55 (soft-dirty
  * compiled out); the probe writes a page in a child process to find out.
  */
@@ -167,6 +168,9 @@ static int softdirty_attach(struct db_tracker *t, struct db_ram *ram)
 	p->base = ram->base;
 	p->size = ram->size;
 	p->npages = ram->npages;
+	if (ram->backing == DB_BACKING_HUGETLB)
+		return db_error(-ENOTSUP,
+				"tracker softdirty: the kernel keeps no soft-dirty bits for hugetlb pages (pagemap shows bit 55 only per mapping there), so writes would be missed");
 	if (atomic_flag_test_and_set(&instance_taken))
 		return db_error(-EBUSY,
 				"tracker softdirty: another instance is attached in this process (clear_refs resets soft-dirty bits process-wide)");
@@ -281,10 +285,8 @@ static size_t softdirty_counters(struct db_tracker *t, struct db_counter *out,
 		{ "fence_ns", p->fence_ns },
 		{ "fenced_faults", atomic_load(&p->fenced_faults) },
 	};
-	size_t n = DB_MIN(max, DB_ARRAY_SIZE(c));
 
-	memcpy(out, c, n * sizeof(*c));
-	return n;
+	return db_counters_copy(out, max, c, DB_ARRAY_SIZE(c));
 }
 
 const struct db_tracker_ops db_tracker_softdirty = {

@@ -89,16 +89,8 @@ static int uffd_async_attach(struct db_tracker *t, struct db_ram *ram)
 
 static int protect_all(struct uffd_async_priv *p, bool protect)
 {
-	char sz[32];
-	int err;
-
 	p->wp_ioctls++;
-	err = db_uffd_wp(p->uffd, p->base, p->size, protect, false);
-	if (err)
-		return db_error_errno(err, "tracker uffd-async: cannot %s %s at %p",
-				      protect ? "write-protect" : "release",
-				      db_fmt_bytes(p->size, sz, sizeof(sz)), p->base);
-	return 0;
+	return db_uffd_wp_all("tracker uffd-async", p->uffd, p->base, p->size, protect);
 }
 
 static int uffd_async_start(struct db_tracker *t)
@@ -150,10 +142,8 @@ static size_t uffd_async_counters(struct db_tracker *t, struct db_counter *out,
 		{ "wp_ioctls", p->wp_ioctls },
 		{ "user_mode_only", p->user_mode_only },
 	};
-	size_t n = DB_MIN(max, DB_ARRAY_SIZE(c));
 
-	memcpy(out, c, n * sizeof(*c));
-	return n;
+	return db_counters_copy(out, max, c, DB_ARRAY_SIZE(c));
 }
 
 const struct db_tracker_ops db_tracker_uffd_async = {

@@ -23,6 +23,7 @@
 
 #include "dirtybench/common.h"
 #include "dirtybench/tracker.h"
+#include "fault_marks.h"
 #include "mmtrack.h"
 
 #define UFFD_WP_BATCH 64	/* fault messages read at once */
@@ -31,12 +32,11 @@ struct uffd_wp_priv {
 	int uffd, stopfd;
 	bool have_fds, thread_running, user_mode_only;
 	pthread_t thread;
-	struct db_bitmap marks;
+	struct db_marks marks;		/* set by the handler thread */
 	uint8_t *base;
-	size_t size, unit;
+	size_t size;
 	atomic_uint_fast64_t wp_faults, handler_reads, release_errors;
 	atomic_int first_release_err;
-	atomic_uint rearms;		/* collects that took the marks */
 	uint64_t wp_ioctls;
 };
 
@@ -45,42 +45,26 @@ static int uffd_wp_probe(char *why, size_t len)
 	return db_uffd_probe(UFFD_FEATURE_PAGEFAULT_FLAG_WP, false, why, len);
 }
 
-static void mark(struct uffd_wp_priv *p, size_t first)
-{
-	size_t i;
-
-	for (i = 0; i < p->unit >> DB_PAGE_SHIFT; i++)
-		db_bitmap_set_atomic(&p->marks, first + i);
-}
-
 static void handle_fault(struct uffd_wp_priv *p, const struct uffd_msg *m)
 {
-	uintptr_t a = (uintptr_t)m->arg.pagefault.address &
-		      ~(uintptr_t)(p->unit - 1);
-	unsigned gen = atomic_load(&p->rearms);
-	size_t first;
+	uintptr_t addr = (uintptr_t)m->arg.pagefault.address;
+	void *unit = (void *)db_marks_unit(&p->marks, addr);
+	unsigned gen = db_marks_gen(&p->marks);
 	int err;
 
 	if (m->event != UFFD_EVENT_PAGEFAULT ||
 	    !(m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) ||
-	    a < (uintptr_t)p->base || a >= (uintptr_t)p->base + p->size)
+	    addr < (uintptr_t)p->base || addr >= (uintptr_t)p->base + p->size)
 		return;
 	atomic_fetch_add(&p->wp_faults, 1);
-	first = (a - (uintptr_t)p->base) >> DB_PAGE_SHIFT;
-	/*
-	 * Mark before releasing: every write that gets through afterwards
-	 * (the woken writer's, or another thread's) is already marked when
-	 * a later collect takes the marks. If a collect took the mark and
-	 * write-protected RAM again before our release, the page is now
-	 * writable in the new round: mark it again for that round.
-	 */
-	mark(p, first);
-	err = db_uffd_wp(p->uffd, (void *)a, p->unit, false, true);
-	if (!err && atomic_load(&p->rearms) != gen)
-		mark(p, first);
-	/* Wake the writer only now, so its own next collect comes after. */
+	/* Mark, release, re-check (fault_marks.h), and only then wake. */
+	db_marks_set(&p->marks, addr);
+	err = db_uffd_wp(p->uffd, unit, p->marks.unit, false, true);
 	if (!err)
-		err = db_uffd_wake(p->uffd, (void *)a, p->unit);
+		db_marks_recheck(&p->marks, gen, addr);
+	/* The woken writer's own next collect then comes after the marks. */
+	if (!err)
+		err = db_uffd_wake(p->uffd, unit, p->marks.unit);
 	if (err) {
 		int zero = 0;
 
@@ -125,12 +109,9 @@ static int uffd_wp_attach(struct db_tracker *t, struct db_ram *ram)
 
 	p->base = ram->base;
 	p->size = ram->size;
-	p->unit = ram->backing == DB_BACKING_HUGETLB ? ram->map_pagesize :
-						       DB_PAGE_SIZE;
-	err = db_bitmap_init(&p->marks, ram->npages);
+	err = db_marks_init(&p->marks, "tracker uffd-wp", ram);
 	if (err)
-		return db_error(err, "tracker uffd-wp: no memory for a bitmap of %zu pages",
-				ram->npages);
+		return err;
 	p->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (p->stopfd < 0)
 		return db_error_errno(-errno, "tracker uffd-wp: eventfd");
@@ -147,16 +128,8 @@ static int uffd_wp_attach(struct db_tracker *t, struct db_ram *ram)
 
 static int protect_all(struct uffd_wp_priv *p, bool protect)
 {
-	char sz[32];
-	int err;
-
 	p->wp_ioctls++;
-	err = db_uffd_wp(p->uffd, p->base, p->size, protect, false);
-	if (err)
-		return db_error_errno(err, "tracker uffd-wp: cannot %s %s at %p",
-				      protect ? "write-protect" : "release",
-				      db_fmt_bytes(p->size, sz, sizeof(sz)), p->base);
-	return 0;
+	return db_uffd_wp_all("tracker uffd-wp", p->uffd, p->base, p->size, protect);
 }
 
 static int uffd_wp_start(struct db_tracker *t)
@@ -164,7 +137,7 @@ static int uffd_wp_start(struct db_tracker *t)
 	struct uffd_wp_priv *p = t->priv;
 	int err;
 
-	db_bitmap_zero(&p->marks);
+	db_marks_clear(&p->marks);
 	err = pthread_create(&p->thread, NULL, handler_main, p);
 	if (err)
 		return db_error_errno(-err, "tracker uffd-wp: cannot start the fault handler thread");
@@ -176,17 +149,11 @@ static int uffd_wp_collect(struct db_tracker *t, struct db_bitmap *dirty)
 {
 	struct uffd_wp_priv *p = t->priv;
 	int err = atomic_load(&p->first_release_err);
-	size_t w;
 
 	if (err)
 		return db_error_errno(err, "tracker uffd-wp: the fault handler could not release a page");
-	/*
-	 * Take the marks, count the re-arm, then write-protect again (see
-	 * handle_fault for why in this order).
-	 */
-	for (w = 0; w < DB_BITMAP_WORDS(p->marks.nbits); w++)
-		dirty->words[w] |= db_bitmap_xchg_word(&p->marks, w);
-	atomic_fetch_add(&p->rearms, 1);
+	/* Take the marks, then write-protect again (fault_marks.h says why). */
+	db_marks_take(&p->marks, dirty);
 	return protect_all(p, true);
 }
 
@@ -226,7 +193,7 @@ static void uffd_wp_detach(struct db_tracker *t)
 		close(p->stopfd);
 		p->have_fds = false;
 	}
-	db_bitmap_free(&p->marks);
+	db_marks_free(&p->marks);
 }
 
 static size_t uffd_wp_counters(struct db_tracker *t, struct db_counter *out,
@@ -240,10 +207,8 @@ static size_t uffd_wp_counters(struct db_tracker *t, struct db_counter *out,
 		{ "release_errors", atomic_load(&p->release_errors) },
 		{ "user_mode_only", p->user_mode_only },
 	};
-	size_t n = DB_MIN(max, DB_ARRAY_SIZE(c));
 
-	memcpy(out, c, n * sizeof(*c));
-	return n;
+	return db_counters_copy(out, max, c, DB_ARRAY_SIZE(c));
 }
 
 const struct db_tracker_ops db_tracker_uffd_wp = {
