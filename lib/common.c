@@ -47,22 +47,27 @@ void db_sleep_ns(uint64_t ns)
 
 int db_error(int err, const char *fmt, ...)
 {
+	char tmp[sizeof(err_buf)];
 	va_list ap;
 
+	/* format aside: an argument may be db_strerror() itself */
 	va_start(ap, fmt);
-	vsnprintf(err_buf, sizeof(err_buf), fmt, ap);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
+	memcpy(err_buf, tmp, sizeof(err_buf));
 	return err;
 }
 
 int db_error_errno(int err, const char *fmt, ...)
 {
+	char tmp[sizeof(err_buf)];
 	va_list ap;
 	size_t n;
 
 	va_start(ap, fmt);
-	vsnprintf(err_buf, sizeof(err_buf), fmt, ap);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
+	memcpy(err_buf, tmp, sizeof(err_buf));
 	n = strlen(err_buf);
 	snprintf(err_buf + n, sizeof(err_buf) - n, ": %s", strerror(-err));
 	return err;

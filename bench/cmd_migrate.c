@@ -1,0 +1,9 @@
+// SPDX-License-Identifier: MIT
+/* dirtybench migrate: the source half of a two-host migration. */
+#include "cmd.h"
+#include "options.h"
+
+int cmd_migrate(int argc, char **argv)
+{
+	return db_cmd_source("migrate", DB_OPT_MIGRATE, argc, argv);
+}

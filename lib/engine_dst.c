@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The destination side: accept a HELLO that fits, apply every validated
+ * page batch to plain RAM, and at the END compare the whole-RAM checksum
+ * with the source's; on a mismatch, chunk hashes and then page hashes
+ * locate the differing pages. Only RAM proven equal gets the workload
+ * resumed, for a short tail whose figures go back to the source.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dirtybench/bitmap.h"
+#include "dirtybench/common.h"
+#include "dirtybench/dirtyram.h"
+#include "dirtybench/ram.h"
+#include "engine.h"
+#include "proto.h"
+#include "transport.h"
+
+#define ANSWER_TIMEOUT_NS (30000000000ull)
+
+struct db_dest {
+	const struct db_run_config *cfg;
+	struct db_result *res;
+	struct db_conn conn;
+	bool conn_open;
+	struct db_proto_rx rx;
+	struct db_ram ram;
+	uint64_t size;			/* the source's RAM size */
+	uint64_t npages;
+	uint32_t chunk_pages;
+	struct db_bitmap present;	/* pages written with data */
+	struct dr_workload *wl;
+	uint32_t tail_ms;
+	uint8_t *state;
+	uint32_t state_len;
+	uint64_t ready_at, verified_at, resumed_at;
+	struct db_hash128 src_sum;
+};
+
+static int send_msg(struct db_dest *d, uint16_t type, const void *p, size_t len)
+{
+	return db_conn_send_msg(&d->conn, &d->rx, type, p, len);
+}
+
+/* Next validated frame from the source; the connection watches liveness. */
+static int next_msg(struct db_dest *d, struct db_frame *f, struct db_msg *m)
+{
+	int err;
+
+	do
+		err = db_conn_recv_msg(&d->conn, &d->rx, f, m, 1000000000ull);
+	while (err == -EAGAIN);
+	return err;
+}
+
+/* "key=value" out of the HELLO's configuration text. */
+static void config_value(const char *text, size_t len, const char *key,
+			 char *out, size_t olen)
+{
+	size_t kl = strlen(key), i = 0, n;
+
+	while (i < len) {
+		n = 0;
+		while (i + n < len && text[i + n] != ' ')
+			n++;
+		if (n > kl && !strncmp(text + i, key, kl) && text[i + kl] == '=') {
+			snprintf(out, olen, "%.*s", (int)(n - kl - 1), text + i + kl + 1);
+			return;
+		}
+		i += n + 1;
+	}
+}
+
+static int on_hello(struct db_dest *d, const struct db_msg *m)
+{
+	const struct db_hello *h = &m->hello;
+	struct db_run_config *rc = &d->res->cfg;
+	uint8_t ack[16] = { 0 };
+	char sz[32];
+	int err;
+
+	d->size = h->ram_bytes;
+	d->npages = h->ram_bytes / DB_PAGE_SIZE;
+	d->chunk_pages = h->chunk_pages;
+	d->tail_ms = h->dest_tail_ms;
+	err = db_ram_create(&d->ram, h->ram_bytes, d->cfg->backing, 0);
+	if (err)
+		return db_error(err, "destination cannot map %s of guest RAM: %s",
+				db_fmt_bytes(h->ram_bytes, sz, sizeof(sz)),
+				db_strerror());
+	if (db_bitmap_init(&d->present, d->npages))
+		return db_error(-ENOMEM, "destination: no memory for a bitmap of %llu pages",
+				(unsigned long long)d->npages);
+	if (h->flags & DB_HELLO_WORKLOAD) {
+		err = dr_create(&d->wl, &h->dr, d->ram.base, d->npages, NULL);
+		if (err)
+			return db_error_errno(err, "destination: cannot create the workload");
+		d->rx.state_max = dr_state_size(d->wl);
+	}
+	rc->ram_bytes = h->ram_bytes;
+	rc->workload_on = d->wl != NULL;
+	rc->dr = h->dr;
+	rc->dest_tail_ms = h->dest_tail_ms;
+	rc->chunk_pages = h->chunk_pages;
+	config_value(h->config, h->config_len, "tracker", rc->tracker, sizeof(rc->tracker));
+	config_value(h->config, h->config_len, "workload", rc->workload, sizeof(rc->workload));
+	db_put64(ack, db_now_ns());
+	return send_msg(d, DB_FR_HELLO_ACK, ack, sizeof(ack));
+}
+
+static void apply_pages(struct db_dest *d, const struct db_msg *m)
+{
+	const uint8_t *data = m->pages.data;
+	uint64_t page;
+	uint32_t i;
+	bool zero;
+
+	for (i = 0; i < m->pages.count; i++) {
+		db_pages_entry(m, i, &page, &zero);
+		if (zero) {
+			/* fresh mappings read as zero: touch only written pages */
+			if (db_bitmap_test(&d->present, page)) {
+				memset(d->ram.base + page * DB_PAGE_SIZE, 0, DB_PAGE_SIZE);
+				db_bitmap_clear(&d->present, page);
+			}
+			d->res->zero_pages++;
+			continue;
+		}
+		memcpy(d->ram.base + page * DB_PAGE_SIZE, data, DB_PAGE_SIZE);
+		db_bitmap_set(&d->present, page);
+		data += DB_PAGE_SIZE;
+	}
+	d->res->pages_sent += m->pages.count;
+}
+
+/* Ask the source for n hashes of 'kind' from 'first'; f holds the answer. */
+static int ask_hashes(struct db_dest *d, uint32_t kind, uint64_t first,
+		      uint32_t n, struct db_frame *f, struct db_msg *m)
+{
+	uint8_t req[16];
+	int err = send_msg(d, DB_FR_HASH_REQ, req,
+			   db_enc_hash_req(req, kind, first, n));
+
+	return err ? err : next_msg(d, f, m);
+}
+
+static uint64_t unit_hash(struct db_dest *d, uint64_t unit_pages, uint64_t idx)
+{
+	uint64_t off = idx * unit_pages * DB_PAGE_SIZE;
+
+	return db_hash64(d->ram.base + off,
+			 DB_MIN(unit_pages * DB_PAGE_SIZE, d->size - off));
+}
+
+/* Which pages differ: chunk hashes first, then page hashes inside them. */
+static int locate(struct db_dest *d, struct db_verdict *v)
+{
+	uint64_t nch = DB_DIV_ROUND_UP(d->npages, d->chunk_pages), c, c1, p, p1;
+	struct db_bitmap diff;
+	struct db_frame f;
+	struct db_msg m;
+	uint32_t n, j;
+	int err;
+
+	if (db_bitmap_init(&diff, nch))
+		return db_error(-ENOMEM, "destination: no memory to locate differences");
+	for (c = 0; c < nch; c += n) {
+		n = (uint32_t)DB_MIN(nch - c, DB_PROTO_HASHES_MAX);
+		err = ask_hashes(d, DB_HASH_CHUNKS, c, n, &f, &m);
+		if (err)
+			goto out;
+		for (j = 0; j < n; j++) {
+			if (db_hashes_at(&m, j) != unit_hash(d, d->chunk_pages, c + j)) {
+				db_bitmap_set(&diff, c + j);
+				v->mismatched_chunks++;
+			}
+		}
+		db_frame_free(&f);
+	}
+	/* runs of differing chunks, as page ranges of at most HASHES_MAX */
+	for (c = db_bitmap_next(&diff, 0); c < nch; c = db_bitmap_next(&diff, c1)) {
+		for (c1 = c + 1; c1 < nch && db_bitmap_test(&diff, c1); c1++)
+			;
+		p1 = DB_MIN(c1 * d->chunk_pages, d->npages);
+		for (p = c * d->chunk_pages; p < p1; p += n) {
+			n = (uint32_t)DB_MIN(p1 - p, DB_PROTO_HASHES_MAX);
+			err = ask_hashes(d, DB_HASH_PAGES, p, n, &f, &m);
+			if (err)
+				goto out;
+			for (j = 0; j < n; j++) {
+				if (db_hashes_at(&m, j) == unit_hash(d, 1, p + j))
+					continue;
+				if (v->nfirst < DB_PROTO_FIRST_MAX)
+					v->first[v->nfirst++] = p + j;
+				v->mismatched_pages++;
+			}
+			db_frame_free(&f);
+		}
+	}
+	err = 0;
+out:
+	db_bitmap_free(&diff);
+	return err;
+}
+
+/* Sleep through the tail, but stop early when the source is gone. */
+static void run_tail(struct db_dest *d)
+{
+	uint64_t end = db_now_ns() + d->tail_ms * 1000000ull, now;
+
+	while ((now = db_now_ns()) < end && !db_interrupted &&
+	       !db_conn_check(&d->conn))
+		db_sleep_ns(DB_MIN(end - now, 20000000ull));
+}
+
+static int verify_and_resume(struct db_dest *d)
+{
+	struct db_result *res = d->res;
+	struct db_verdict v = { 0 };
+	struct db_tail tail = { 0 };
+	struct dr_stats st;
+	uint8_t buf[168], t[24];
+	uint64_t t0;
+	int err;
+
+	v.dst_sum = db_hash128(d->ram.base, d->size);
+	v.equal = v.dst_sum.hi == d->src_sum.hi && v.dst_sum.lo == d->src_sum.lo;
+	if (!v.equal) {
+		err = locate(d, &v);
+		if (err)
+			return err;
+	}
+	d->verified_at = db_now_ns();
+	res->verified = true;
+	res->ram_equal = v.equal;
+	res->have_dst_sum = true;
+	res->sum_dst = v.dst_sum;
+	res->mismatched_pages = v.mismatched_pages;
+	res->mismatched_chunks = v.mismatched_chunks;
+	res->nfirst = v.nfirst;
+	memcpy(res->first, v.first, sizeof(res->first));
+	err = send_msg(d, DB_FR_VERDICT, buf, db_enc_verdict(buf, &v));
+	if (err)
+		return err;
+	if (!v.equal) {
+		res->outcome = DB_OUTCOME_VALIDATION_FAILED;
+		snprintf(res->error, sizeof(res->error),
+			 "RAM differs: %llu pages in %llu chunks; the guest was not resumed",
+			 (unsigned long long)v.mismatched_pages,
+			 (unsigned long long)v.mismatched_chunks);
+		return 0;
+	}
+	if (d->wl) {
+		err = dr_state_restore(d->wl, d->state, d->state_len);
+		if (err)
+			return db_error(-EPROTO, "frame STATE: the workload state was rejected (%s)",
+					strerror(-err));
+		err = dr_start(d->wl);
+		if (err)
+			return db_error_errno(err, "destination: cannot start the workload");
+	}
+	d->resumed_at = db_now_ns();
+	res->resumed = true;
+	db_put64(t, d->ready_at);
+	db_put64(t + 8, d->verified_at);
+	db_put64(t + 16, d->resumed_at);
+	err = send_msg(d, DB_FR_RESUMED, t, sizeof(t));
+	if (err)
+		return err;
+	t0 = db_now_ns();
+	run_tail(d);
+	if (d->wl) {
+		dr_get_stats(d->wl, &st);
+		dr_stop(d->wl);
+		tail.pages_written = st.pages_written;
+		tail.late_periods = st.late_periods;
+		tail.max_lateness_ns = st.max_lateness_ns;
+		tail.periods = st.periods;
+		tail.achieved_pps = st.achieved_pps;
+		res->wl = st;
+	}
+	tail.tail_ns = db_now_ns() - t0;
+	res->tail = tail;
+	res->have_tail = true;
+	res->outcome = DB_OUTCOME_COMPLETED;
+	res->verify_ns = d->verified_at - d->ready_at;
+	return send_msg(d, DB_FR_DONE, buf, db_enc_tail(buf, &tail));
+}
+
+static int serve(struct db_dest *d)
+{
+	struct db_frame f;
+	struct db_msg m;
+	int err;
+
+	for (;;) {
+		err = next_msg(d, &f, &m);
+		if (err)
+			return err;
+		switch (m.type) {
+		case DB_FR_HELLO:
+			err = on_hello(d, &m);
+			break;
+		case DB_FR_PING: {
+			uint8_t pong[16];
+
+			db_put64(pong, m.time.t1);
+			db_put64(pong + 8, db_now_ns());
+			err = send_msg(d, DB_FR_PONG, pong, sizeof(pong));
+			break;
+		}
+		case DB_FR_PAGES:
+			apply_pages(d, &m);
+			break;
+		case DB_FR_ROUND_END:
+			d->res->rounds = m.round.round + 1;
+			break;
+		case DB_FR_STATE:
+			d->ready_at = db_now_ns();
+			d->state_len = m.state.len;
+			d->state = malloc(m.state.len + 1);
+			if (!d->state)
+				err = db_error(-ENOMEM, "destination: no memory for the state");
+			else
+				memcpy(d->state, m.state.data, m.state.len);
+			break;
+		case DB_FR_END:
+			d->src_sum = m.end.sum;
+			d->res->sum_src = m.end.sum;
+			d->res->have_src_sum = true;
+			db_frame_free(&f);
+			return verify_and_resume(d);
+		default:
+			break;
+		}
+		db_frame_free(&f);
+		if (err)
+			return err;
+	}
+}
+
+int db_dest_serve(const struct db_run_config *cfg, int fd, struct db_result *res)
+{
+	struct db_dest d = { .cfg = cfg, .res = res };
+	uint8_t buf[8 + DB_PROTO_MSG_MAX];
+	int err;
+
+	d.ram.fd = -1;
+	db_proto_rx_init(&d.rx, DB_ROLE_DST);
+	err = db_conn_open(&d.conn, fd, DB_ROLE_DST, cfg->peer_timeout_ms * 1000000ull);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	d.conn_open = true;
+	err = serve(&d);
+	if (err) {
+		res->outcome = err == -ECANCELED ? DB_OUTCOME_CANCELLED : DB_OUTCOME_ABORTED;
+		snprintf(res->error, sizeof(res->error), "%s", db_strerror());
+		/* tell the source why (best effort), unless it told us */
+		if (err != -ECONNABORTED && err != -ECANCELED)
+			db_conn_send(&d.conn, DB_FR_ERROR, buf,
+				     db_enc_error(buf, (uint32_t)-err, res->error));
+	}
+	res->bytes_total = db_conn_bytes_rx(&d.conn);
+	db_conn_finish(&d.conn, err ? 500000000ull : 2000000000ull);
+	if (d.wl)
+		dr_destroy(d.wl);
+	db_ram_destroy(&d.ram);
+	db_bitmap_free(&d.present);
+	free(d.state);
+	if (err)
+		db_error(err, "%s", res->error);
+	return err;
+}

@@ -1,0 +1,802 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The source side of a pre-copy migration: round 0 sends every page, each
+ * later round collects (get, clear, re-arm) and sends what it collected,
+ * until the stop policy says switch over; then the workload pauses, a last
+ * collect finds the rest, and the pages, the workload state and the RAM
+ * checksum go out. The destination's verdict decides the outcome.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dirtybench/bitmap.h"
+#include "dirtybench/common.h"
+#include "dirtybench/dirtyram.h"
+#include "dirtybench/ram.h"
+#include "dirtybench/tracker.h"
+#include "engine.h"
+#include "model.h"
+#include "proto.h"
+#include "transport.h"
+
+#define BATCH DB_PROTO_BATCH_PAGES
+#define PAUSE_TIMEOUT_NS (2000000000ull)
+#define ANSWER_TIMEOUT_NS (30000000000ull)
+#define PINGS 5
+
+struct db_source {
+	struct db_run_config cfg;
+	struct db_tracker *trk;
+	unsigned tflags;
+	struct db_ram ram;
+	struct dr_workload *wl;
+	bool wl_started, paused;
+	struct dr_access acc;
+	struct db_bitmap dirty;
+	uint8_t *data;			/* BATCH pages */
+	uint8_t prefix[8 + 8 * BATCH];
+	uint64_t desc[BATCH];
+
+	struct db_conn conn;
+	bool conn_open;
+	struct db_proto_rx rx;
+	struct db_result *res;
+
+	uint64_t t0;			/* migration start, 0 before */
+	uint64_t deadline_ns;		/* pre-copy time cap */
+	uint64_t paused_at;
+	double bw_est;			/* bytes/s left the socket, last round */
+	uint64_t wire_bytes, wire_ns;	/* over all rounds */
+	uint32_t epoch;			/* the workload's current epoch */
+	bool cancelled, end_sent;
+	bool check_stamps;		/* count pages newer than their round */
+	uint64_t ready_at, verified_at, resumed_at;	/* destination clock */
+};
+
+static int access_write(void *ctx, unsigned vcpu, size_t page, size_t off,
+			const void *src, size_t len)
+{
+	struct db_tracker *t = ctx;
+
+	return t->ops->guest_write(t, vcpu, page, off, src, len);
+}
+
+/* Pseudo-random content, as a booted guest's RAM (xorshift64*). */
+static void fill_random(uint8_t *p, size_t size, uint64_t seed)
+{
+	uint64_t x = seed * 0x9e3779b97f4a7c15ull + 0x6a09e667f3bcc909ull, v;
+	size_t i;
+
+	for (i = 0; i + 8 <= size; i += 8) {
+		x ^= x >> 12;
+		x ^= x << 25;
+		x ^= x >> 27;
+		v = x * 0x2545f4914f6cdd1dull;
+		memcpy(p + i, &v, 8);
+	}
+}
+
+int db_source_prepare(struct db_source **out, const struct db_run_config *cfg)
+{
+	struct db_tracker_params params = {
+		.nvcpus = cfg->workload_on ? cfg->dr.copies : 1,
+		.seed = cfg->seed,
+	};
+	struct db_source *s;
+	int err;
+
+	*out = NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return db_error(-ENOMEM, "source: out of memory");
+	s->cfg = *cfg;
+	s->ram.fd = -1;
+	err = db_tracker_create(&s->trk, cfg->tracker, &params);
+	if (err == -EINVAL)
+		err = db_error(err, "option --tracker: %s", db_strerror());
+	if (err)
+		goto fail;
+	s->tflags = db_tracker_flags(s->trk);
+	if (s->tflags & DB_TRK_PROVIDES_RAM) {
+		s->ram.size = cfg->ram_bytes;
+		s->ram.npages = cfg->ram_bytes / DB_PAGE_SIZE;
+		s->ram.backing = DB_BACKING_TRACKER;
+	} else {
+		err = db_ram_create(&s->ram, cfg->ram_bytes, cfg->backing,
+				    cfg->fill == DB_FILL_ZERO);
+		if (err)
+			goto fail;
+		if (cfg->fill == DB_FILL_RANDOM)
+			fill_random(s->ram.base, s->ram.size, cfg->seed);
+	}
+	err = db_tracker_attach(s->trk, &s->ram);
+	if (err)
+		goto fail;
+	if ((s->tflags & DB_TRK_PROVIDES_RAM) && cfg->fill == DB_FILL_RANDOM)
+		fill_random(s->ram.base, s->ram.size, cfg->seed);
+	if (cfg->workload_on) {
+		if (s->tflags & DB_TRK_ACCESS) {
+			s->acc.write = access_write;
+			s->acc.ctx = s->trk;
+		}
+		err = dr_create(&s->wl, &cfg->dr, s->ram.base, s->ram.npages,
+				(s->tflags & DB_TRK_ACCESS) ? &s->acc : NULL);
+		if (err) {
+			err = db_error_errno(err, "workload %s on %zu pages", cfg->workload,
+					     s->ram.npages);
+			goto fail;
+		}
+	}
+	err = db_bitmap_init(&s->dirty, s->ram.npages);
+	s->data = malloc(BATCH * DB_PAGE_SIZE);
+	if (err || !s->data) {
+		err = db_error(-ENOMEM, "source: no memory for the dirty bitmap");
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	db_source_destroy(s);
+	return err;
+}
+
+void db_source_destroy(struct db_source *s)
+{
+	if (!s)
+		return;
+	if (s->conn_open)
+		db_conn_close(&s->conn);
+	if (s->wl)
+		dr_destroy(s->wl);
+	db_tracker_destroy(s->trk);
+	db_ram_destroy(&s->ram);
+	db_bitmap_free(&s->dirty);
+	free(s->data);
+	free(s);
+}
+
+static uint64_t since_t0(const struct db_source *s)
+{
+	return s->t0 ? db_now_ns() - s->t0 : 0;
+}
+
+static int send_msg(struct db_source *s, uint16_t type, const void *p, size_t len)
+{
+	return db_conn_send_msg(&s->conn, &s->rx, type, p, len);
+}
+
+/*
+ * Next frame from the destination, validated. -EAGAIN if none within
+ * timeout_ns; an ERROR frame becomes an error with its text.
+ */
+static int recv_msg(struct db_source *s, struct db_frame *f, struct db_msg *m,
+		    uint64_t timeout_ns)
+{
+	return db_conn_recv_msg(&s->conn, &s->rx, f, m, timeout_ns);
+}
+
+static int wait_msg(struct db_source *s, struct db_frame *f, struct db_msg *m,
+		    uint64_t timeout_ns, const char *what)
+{
+	int err = recv_msg(s, f, m, timeout_ns);
+
+	if (err == -EAGAIN)
+		return db_error(-ETIMEDOUT, "no %s from the destination within %.0f s",
+				what, timeout_ns / 1e9);
+	return err;
+}
+
+/* Between batches: is the destination still there, and silent? */
+static int check_peer(struct db_source *s)
+{
+	struct db_frame f;
+	struct db_msg m;
+	int err = recv_msg(s, &f, &m, 0);
+
+	if (err == -EAGAIN)
+		return 0;
+	if (!err)
+		db_frame_free(&f);	/* a late PONG */
+	return err;
+}
+
+static int handshake(struct db_source *s, bool same_clock)
+{
+	uint8_t buf[104 + DB_PROTO_CONFIG_MAX];
+	char text[DB_PROTO_CONFIG_MAX];
+	struct db_hello h = {
+		.ram_bytes = s->ram.size,
+		.page_size = DB_PAGE_SIZE,
+		.chunk_pages = (uint32_t)s->cfg.chunk_pages,
+		.flags = s->wl ? DB_HELLO_WORKLOAD : 0,
+		.dest_tail_ms = (uint32_t)s->cfg.dest_tail_ms,
+		.dr = s->cfg.dr,
+		.config = text,
+	};
+	uint64_t t1, rtt, best = UINT64_MAX;
+	struct db_frame f;
+	struct db_msg m;
+	size_t len;
+	int i, err;
+
+	h.config_len = (uint32_t)db_run_config_text(&s->cfg, text, sizeof(text));
+	h.src_now_ns = db_now_ns();
+	len = db_enc_hello(buf, sizeof(buf), &h);
+	err = send_msg(s, DB_FR_HELLO, buf, len);
+	if (err)
+		return err;
+	err = wait_msg(s, &f, &m, ANSWER_TIMEOUT_NS, "HELLO_ACK");
+	if (err)
+		return err;
+	db_frame_free(&f);
+
+	/* clock offset: the exchange with the smallest round trip wins */
+	for (i = 0; i < PINGS; i++) {
+		t1 = db_now_ns();
+		db_put64(buf, t1);
+		err = send_msg(s, DB_FR_PING, buf, 8);
+		if (!err)
+			err = wait_msg(s, &f, &m, ANSWER_TIMEOUT_NS, "PONG");
+		if (err)
+			return err;
+		db_frame_free(&f);
+		if (m.time.t1 != t1)
+			return db_error(-EPROTO, "the destination answered a PING it was not sent");
+		rtt = db_now_ns() - t1;
+		if (rtt < best) {
+			best = rtt;
+			s->res->clock_offset_ns = (int64_t)(m.time.t2 - (t1 + rtt / 2));
+		}
+	}
+	s->res->clock_rtt_ns = best;
+	s->res->same_clock = same_clock;
+	if (same_clock)
+		s->res->clock_offset_ns = 0;
+	return 0;
+}
+
+/* Run the workload for the warm-up, watching the connection. */
+static int start_guest(struct db_source *s)
+{
+	uint64_t end;
+	int err;
+
+	if (!s->wl)
+		return 0;
+	err = dr_start(s->wl);
+	if (err)
+		return db_error_errno(err, "workload: cannot start its vCPU threads");
+	s->wl_started = true;
+	end = db_now_ns() + s->cfg.warmup_ms * 1000000ull;
+	while (db_now_ns() < end) {
+		err = check_peer(s);
+		if (err)
+			return err;
+		db_sleep_ns(DB_MIN(end - db_now_ns(), 20000000ull) + 1);
+	}
+	return 0;
+}
+
+/* Collect into s->dirty (OR); the round's stamps may carry epoch <= *limit. */
+static int collect(struct db_source *s, uint64_t *ns, uint32_t *limit)
+{
+	uint64_t t = db_now_ns();
+	int err = db_tracker_collect(s->trk, &s->dirty);
+
+	*ns += db_now_ns() - t;
+	*limit = s->epoch++;
+	if (s->wl)
+		dr_set_epoch(s->wl, s->epoch);
+	if (err)
+		return db_error(err, "tracker %s: collect failed: %s", s->trk->name,
+				db_strerror());
+	return 0;
+}
+
+static bool page_is_zero(const uint8_t *p)
+{
+	const uint64_t *w = (const void *)p;
+	uint64_t acc = 0;
+	size_t i;
+
+	for (i = 0; i < DB_PAGE_SIZE / 8; i++)
+		acc |= w[i];
+	return acc == 0;
+}
+
+static int read_pages(struct db_source *s, size_t first, size_t n, uint8_t *dst)
+{
+	int err;
+
+	if (!(s->tflags & DB_TRK_SNAPSHOT)) {
+		memcpy(dst, s->ram.base + first * DB_PAGE_SIZE, n * DB_PAGE_SIZE);
+		return 0;
+	}
+	err = db_tracker_snapshot_read(s->trk, first, n, dst);
+	if (err)
+		return db_error(err, "tracker %s: snapshot read of pages [%zu, +%zu): %s",
+				s->trk->name, first, n, db_strerror());
+	return 0;
+}
+
+static int flush_batch(struct db_source *s, uint32_t nb, uint32_t nd)
+{
+	struct iovec iov[2] = {
+		{ s->prefix, db_enc_pages_prefix(s->prefix, nb, s->desc) },
+		{ s->data, (size_t)nd * DB_PAGE_SIZE },
+	};
+
+	return db_conn_sendv(&s->conn, DB_FR_PAGES, iov, nd ? 2 : 1);
+}
+
+static bool past_deadline(const struct db_source *s)
+{
+	return s->deadline_ns && since_t0(s) >= s->deadline_ns;
+}
+
+static int cancel_now(struct db_source *s, const char *why)
+{
+	s->cancelled = true;
+	snprintf(s->res->stop_reason, sizeof(s->res->stop_reason), "%s-cancel", why);
+	return db_error(-ECANCELED,
+			"migration cancelled: %s reached before the stop policy was met (--on-timeout cancel)",
+			!strcmp(why, "time") ? "the time limit" : "--max-rounds");
+}
+
+/* Send the pages set in s->dirty as round 'round'. */
+static int send_round(struct db_source *s, struct db_round *rs, bool final,
+		      uint32_t limit)
+{
+	uint64_t count = db_bitmap_count(&s->dirty), t = db_now_ns();
+	uint64_t b0 = db_conn_bytes_tx(&s->conn), q0 = db_conn_outq(&s->conn);
+	uint64_t zero = 0, wire, q1;
+	size_t npages = s->ram.npages, i, run, k;
+	uint32_t nb = 0, nd = 0;
+	uint8_t hdr[24], *src, *dst;
+	struct dr_stamp st;
+	int err;
+
+	err = send_msg(s, DB_FR_ROUND_BEGIN, hdr,
+		       db_enc_round(hdr, DB_FR_ROUND_BEGIN, rs->round,
+				    final ? DB_ROUND_FINAL : 0, count, 0));
+	for (i = db_bitmap_next(&s->dirty, 0); !err && i < npages;) {
+		for (run = 1; nb + run < BATCH && i + run < npages &&
+			      db_bitmap_test(&s->dirty, i + run); run++)
+			;
+		err = read_pages(s, i, run, s->data + (size_t)nd * DB_PAGE_SIZE);
+		if (err)
+			break;
+		src = s->data + (size_t)nd * DB_PAGE_SIZE;
+		for (k = 0; k < run; k++, src += DB_PAGE_SIZE) {
+			if (page_is_zero(src)) {
+				s->desc[nb++] = (i + k) | DB_PAGE_DESC_ZERO;
+				zero++;
+				continue;
+			}
+			if (s->check_stamps && dr_stamp_read(src, &st) &&
+			    st.epoch > limit)
+				rs->snapshot_violations++;
+			dst = s->data + (size_t)nd * DB_PAGE_SIZE;
+			if (dst != src)
+				memmove(dst, src, DB_PAGE_SIZE);
+			s->desc[nb++] = i + k;
+			nd++;
+		}
+		i = db_bitmap_next(&s->dirty, i + run);
+		if (nb < BATCH)
+			continue;
+		err = flush_batch(s, nb, nd);
+		nb = nd = 0;
+		if (!err)
+			err = check_peer(s);
+		if (!err && !final && s->cfg.on_timeout == DB_ON_TIMEOUT_CANCEL &&
+		    past_deadline(s))
+			err = cancel_now(s, "time");
+	}
+	if (!err && nb)
+		err = flush_batch(s, nb, nd);
+	if (!err)
+		err = send_msg(s, DB_FR_ROUND_END, hdr,
+			       db_enc_round(hdr, DB_FR_ROUND_END, rs->round, 0,
+					    count, zero));
+	if (err)
+		return err;
+	rs->sent_pages = count;
+	rs->zero_pages = zero;
+	rs->send_ns = db_now_ns() - t;
+	rs->bytes = db_conn_bytes_tx(&s->conn) - b0;
+	/* what left the socket meanwhile: written, minus what is still queued */
+	q1 = db_conn_outq(&s->conn);
+	wire = rs->bytes + q0 > q1 ? rs->bytes + q0 - q1 : 0;
+	if (rs->send_ns)
+		rs->bandwidth_bps = (double)wire * 8e9 / (double)rs->send_ns;
+	if (wire >= (1u << 20) || rs->send_ns >= 20000000ull)
+		s->bw_est = (double)wire * 1e9 / (double)DB_MAX(rs->send_ns, 1);
+	s->wire_bytes += wire;
+	s->wire_ns += rs->send_ns;
+	return 0;
+}
+
+/*
+ * Before round 'round' (>= 1), with n pages collected: switch over now?
+ * Sets *final, or returns -ECANCELED to give up.
+ */
+static int decide(struct db_source *s, uint32_t round, uint64_t n, bool *final)
+{
+	struct db_result *res = s->res;
+	double left = (double)n * db_model_page_bytes(false);
+	bool policy;
+
+	switch (s->cfg.stop) {
+	case DB_STOP_ROUNDS:
+		policy = round + 1 >= s->cfg.stop_arg;
+		break;
+	case DB_STOP_THRESHOLD:
+		policy = n <= s->cfg.stop_arg;
+		break;
+	default:
+		policy = s->bw_est > 0 &&
+			 left <= s->bw_est * (double)s->cfg.downtime_limit_ms / 1000.0;
+	}
+	*final = true;
+	res->converged = policy;
+	if (policy) {
+		snprintf(res->stop_reason, sizeof(res->stop_reason), "%s",
+			 s->cfg.stop == DB_STOP_ROUNDS ? "rounds" :
+			 s->cfg.stop == DB_STOP_THRESHOLD ? "threshold" : "downtime");
+		return 0;
+	}
+	if (round + 1 >= s->cfg.max_rounds) {
+		if (s->cfg.on_timeout == DB_ON_TIMEOUT_CANCEL)
+			return cancel_now(s, "max-rounds");
+		snprintf(res->stop_reason, sizeof(res->stop_reason), "max-rounds-force");
+		return 0;
+	}
+	if (past_deadline(s)) {
+		if (s->cfg.on_timeout == DB_ON_TIMEOUT_CANCEL)
+			return cancel_now(s, "time");
+		snprintf(res->stop_reason, sizeof(res->stop_reason), "time-force");
+		return 0;
+	}
+	*final = false;
+	return 0;
+}
+
+static int pause_guest(struct db_source *s)
+{
+	int err;
+
+	s->paused_at = db_now_ns();
+	if (!s->wl)
+		return 0;
+	s->paused = true;
+	err = dr_pause(s->wl, PAUSE_TIMEOUT_NS);
+	if (err)
+		return db_error(err, "workload: the vCPUs did not pause within %.0f s",
+				PAUSE_TIMEOUT_NS / 1e9);
+	return 0;
+}
+
+static int precopy(struct db_source *s)
+{
+	struct db_result *res = s->res;
+	struct db_round *rs, *prev;
+	uint32_t round, limit = 0;
+	uint64_t t, n;
+	bool final;
+	int err;
+
+	s->t0 = db_now_ns();
+	res->start_mono_ns = s->t0;
+	s->deadline_ns = (s->cfg.stop == DB_STOP_TIME ? s->cfg.stop_arg :
+			  s->cfg.max_time_ms) * 1000000ull;
+	if (s->cfg.bandwidth && s->cfg.link != DB_LINK_NETNS)
+		db_conn_set_rate(&s->conn, s->cfg.bandwidth);
+	err = db_tracker_start(s->trk);
+	if (err)
+		return db_error(err, "tracker %s: cannot start tracking: %s",
+				s->trk->name, db_strerror());
+	limit = s->epoch++;
+	if (s->wl)
+		dr_set_epoch(s->wl, s->epoch);
+
+	for (round = 0;; round++) {
+		rs = db_result_add_round(res);
+		if (!rs)
+			return db_error(-ENOMEM, "results: out of memory");
+		t = db_now_ns();
+		rs->start_at_ns = t - s->t0;
+		if (round == 0) {
+			db_bitmap_fill(&s->dirty);
+			final = s->cfg.stop == DB_STOP_ROUNDS && s->cfg.stop_arg == 1;
+			if (final) {
+				res->converged = true;
+				snprintf(res->stop_reason, sizeof(res->stop_reason), "rounds");
+			}
+		} else {
+			db_bitmap_zero(&s->dirty);
+			err = collect(s, &rs->collect_ns, &limit);
+			if (err)
+				return err;
+			n = db_bitmap_count(&s->dirty);
+			prev = &res->r[round - 1];
+			prev->remaining_pages = n;
+			if (prev->duration_ns)
+				prev->dirty_rate_pps = (double)n * 1e9 / (double)prev->duration_ns;
+			err = decide(s, round, n, &final);
+			if (err)
+				return err;
+		}
+		if (final) {
+			rs->final = true;
+			err = pause_guest(s);
+			if (!err)
+				err = collect(s, &rs->collect_ns, &limit);
+			if (err)
+				return err;
+		}
+		rs->dirty_pages = db_bitmap_count(&s->dirty);
+		err = send_round(s, rs, final, limit);
+		rs->duration_ns = db_now_ns() - t;
+		if (err)
+			return err;
+		res->rounds = round + 1;
+		res->pages_sent += rs->sent_pages;
+		res->zero_pages += rs->zero_pages;
+		res->snapshot_violations += rs->snapshot_violations;
+		if (s->cfg.progress && !s->cfg.quiet)
+			db_round_print(rs, stdout);
+		if (final)
+			return 0;
+		if (db_interrupted)
+			return db_error(-EINTR, "interrupted by a signal");
+	}
+}
+
+static int send_state_and_end(struct db_source *s)
+{
+	size_t n = s->wl ? dr_state_size(s->wl) : 0;
+	uint8_t *buf = malloc(16 + n), end[32];
+	int err;
+
+	if (!buf)
+		return db_error(-ENOMEM, "source: no memory for the workload state");
+	db_enc_state_prefix(buf, s->paused_at, (uint32_t)n);
+	err = s->wl ? dr_state_save(s->wl, buf + 16, n) : 0;
+	if (err)
+		err = db_error(err, "workload: cannot save its state");
+	if (!err)
+		err = send_msg(s, DB_FR_STATE, buf, 16 + n);
+	free(buf);
+	if (err)
+		return err;
+	/* the guest is stopped: this is the RAM the destination must hold */
+	s->res->sum_src = db_hash128(s->ram.base, s->ram.size);
+	s->res->have_src_sum = true;
+	err = send_msg(s, DB_FR_END, end,
+		       db_enc_end(end, s->res->sum_src, s->res->pages_sent,
+				  s->res->rounds));
+	s->end_sent = !err;
+	return err;
+}
+
+static int answer_hashes(struct db_source *s, const struct db_msg *m)
+{
+	uint64_t unit = (m->hash.kind == DB_HASH_CHUNKS ? s->cfg.chunk_pages : 1) *
+			DB_PAGE_SIZE;
+	uint8_t *buf = malloc(16 + 8 * (size_t)m->hash.n);
+	uint64_t off;
+	uint32_t j;
+	int err;
+
+	if (!buf)
+		return db_error(-ENOMEM, "source: no memory for %u hashes", m->hash.n);
+	db_enc_hashes_prefix(buf, m->hash.kind, m->hash.first, m->hash.n);
+	for (j = 0; j < m->hash.n; j++) {
+		off = (m->hash.first + j) * unit;
+		db_put64(buf + 16 + 8 * j,
+			 db_hash64(s->ram.base + off, DB_MIN(unit, s->ram.size - off)));
+	}
+	err = send_msg(s, DB_FR_HASHES, buf, 16 + 8 * (size_t)m->hash.n);
+	free(buf);
+	return err;
+}
+
+/* After END: answer hash requests until the verdict, then the resume. */
+static int judge(struct db_source *s)
+{
+	uint64_t timeout = ANSWER_TIMEOUT_NS * 4 + s->cfg.dest_tail_ms * 2000000ull;
+	struct db_result *res = s->res;
+	struct db_frame f;
+	struct db_msg m;
+	int err;
+
+	for (;;) {
+		err = wait_msg(s, &f, &m, timeout, "verdict");
+		if (err)
+			return err;
+		switch (m.type) {
+		case DB_FR_HASH_REQ:
+			err = answer_hashes(s, &m);
+			break;
+		case DB_FR_VERDICT:
+			res->verified = true;
+			res->ram_equal = m.verdict.equal;
+			res->sum_dst = m.verdict.dst_sum;
+			res->have_dst_sum = true;
+			res->mismatched_pages = m.verdict.mismatched_pages;
+			res->mismatched_chunks = m.verdict.mismatched_chunks;
+			res->nfirst = m.verdict.nfirst;
+			memcpy(res->first, m.verdict.first, sizeof(res->first));
+			res->outcome = m.verdict.equal ? DB_OUTCOME_COMPLETED :
+				       DB_OUTCOME_VALIDATION_FAILED;
+			if (!m.verdict.equal) {
+				snprintf(res->error, sizeof(res->error),
+					 "RAM differs after migration: %llu pages in %llu chunks",
+					 (unsigned long long)res->mismatched_pages,
+					 (unsigned long long)res->mismatched_chunks);
+				db_frame_free(&f);
+				return 0;
+			}
+			break;
+		case DB_FR_RESUMED:
+			s->ready_at = m.resumed.ready_at;
+			s->verified_at = m.resumed.verified_at;
+			s->resumed_at = m.resumed.resumed_at;
+			res->resumed = true;
+			break;
+		case DB_FR_DONE:
+			res->tail = m.done;
+			res->have_tail = true;
+			db_frame_free(&f);
+			return 0;
+		}
+		db_frame_free(&f);
+		if (err)
+			return err;
+	}
+}
+
+static void take_tracker_figures(struct db_source *s)
+{
+	struct db_result *res = s->res;
+
+	res->tstats = s->trk->stats;
+	res->ncounters = db_tracker_counters(s->trk, res->counters,
+					     DB_TRACKER_MAX_COUNTERS);
+}
+
+static void figures(struct db_source *s)
+{
+	struct db_result *res = s->res;
+	struct db_model_in in;
+	uint64_t resumed_src, dst_lateness;
+
+	if (s->wire_ns)
+		res->bandwidth_measured_bps = (double)s->wire_bytes * 8e9 / (double)s->wire_ns;
+	if (s->paused_at && s->t0)
+		res->paused_at_ns = s->paused_at - s->t0;
+	if (res->resumed) {
+		resumed_src = (uint64_t)((int64_t)s->resumed_at - res->clock_offset_ns);
+		res->verify_ns = s->verified_at - s->ready_at;
+		res->downtime_incl_verify_ns = resumed_src > s->paused_at ?
+					       resumed_src - s->paused_at : 0;
+		res->downtime_ns = res->downtime_incl_verify_ns > res->verify_ns ?
+				   res->downtime_incl_verify_ns - res->verify_ns : 0;
+		res->resumed_at_ns = resumed_src - s->t0;
+		res->total_time_ns = res->resumed_at_ns;
+	}
+	/* the verification is ours, not the migration's: leave it out */
+	dst_lateness = res->have_tail ? res->tail.max_lateness_ns : 0;
+	dst_lateness = dst_lateness > res->verify_ns ? dst_lateness - res->verify_ns : 0;
+	res->guest_stall_ns = DB_MAX(res->wl.max_lateness_ns, dst_lateness);
+
+	res->model_bandwidth = s->cfg.bandwidth ? (double)s->cfg.bandwidth :
+			       (double)s->wire_bytes * 1e9 / (double)DB_MAX(s->wire_ns, 1);
+	db_model_from_config(&s->cfg, res->model_bandwidth, &in);
+	db_model_predict(&in, &res->model);
+	res->have_model = true;
+}
+
+/* The guest keeps running on the source, untracked, and we show it. */
+static void keep_guest_running(struct db_source *s)
+{
+	struct dr_stats a, b;
+	uint64_t tail = DB_MAX(s->cfg.dest_tail_ms, 100) * 1000000ull;
+
+	s->res->guest_running_on_source = true;
+	if (!s->wl_started)
+		return;
+	if (s->paused)
+		dr_resume(s->wl);
+	s->paused = false;
+	dr_get_stats(s->wl, &a);
+	db_sleep_ns(tail);
+	dr_get_stats(s->wl, &b);
+	s->res->pages_written_after_abort = b.pages_written - a.pages_written;
+}
+
+/* Returns whether the destination was told (the connection still works). */
+static bool fail(struct db_source *s, int err)
+{
+	struct db_result *res = s->res;
+	uint8_t buf[8 + DB_PROTO_MSG_MAX];
+	bool told = false;
+
+	snprintf(res->error, sizeof(res->error), "%s", db_strerror());
+	res->outcome = s->cancelled ? DB_OUTCOME_CANCELLED : DB_OUTCOME_ABORTED;
+	res->aborted_at_ns = since_t0(s);
+	res->converged = false;
+	if (!s->cancelled)
+		snprintf(res->stop_reason, sizeof(res->stop_reason), "aborted");
+	/* tell a destination that is still listening */
+	if (s->conn_open && !db_conn_check(&s->conn))
+		told = !db_conn_send(&s->conn,
+				     s->cancelled && !s->end_sent ? DB_FR_CANCEL : DB_FR_ERROR,
+				     buf, db_enc_error(buf, (uint32_t)-err, res->error));
+	take_tracker_figures(s);
+	db_tracker_detach(s->trk);
+	keep_guest_running(s);
+	return told;
+}
+
+int db_source_migrate(struct db_source *s, int fd, bool same_clock,
+		      struct db_result *res)
+{
+	bool told = false;
+	int err;
+
+	s->res = res;
+	/*
+	 * Snapshot trackers must send round-start images: no stamp newer than
+	 * the round. DIRTYBENCH_STAMP_CHECK=all applies the check to every
+	 * tracker, to show that it catches pages read live.
+	 */
+	s->check_stamps = (s->tflags & DB_TRK_SNAPSHOT) ||
+			  (getenv("DIRTYBENCH_STAMP_CHECK") &&
+			   !strcmp(getenv("DIRTYBENCH_STAMP_CHECK"), "all"));
+	res->snapshot = s->check_stamps;
+	res->granularity = s->trk->ops->granularity;
+	db_tracker_flags_str(s->tflags, res->tracker_flags, sizeof(res->tracker_flags));
+	res->cfg.ram_bytes = s->ram.size;
+	db_proto_rx_init(&s->rx, DB_ROLE_SRC);
+	err = db_conn_open(&s->conn, fd, DB_ROLE_SRC,
+			   s->cfg.peer_timeout_ms * 1000000ull);
+	if (err) {
+		close(fd);
+	} else {
+		s->conn_open = true;
+		err = handshake(s, same_clock);
+	}
+	if (!err)
+		err = start_guest(s);
+	if (!err)
+		err = precopy(s);
+	if (!err)
+		err = send_state_and_end(s);
+	if (!err)
+		err = judge(s);
+	if (err) {
+		told = fail(s, err);
+	} else {
+		take_tracker_figures(s);
+		db_tracker_detach(s->trk);
+	}
+	if (s->wl_started) {
+		dr_get_stats(s->wl, &res->wl);
+		dr_stop(s->wl);
+	}
+	if (s->conn_open) {
+		res->bytes_total = db_conn_bytes_tx(&s->conn);
+		if (err && !told)
+			db_conn_close(&s->conn);
+		else
+			db_conn_finish(&s->conn, err ? 1000000000ull : 2000000000ull);
+	}
+	figures(s);
+	s->conn_open = false;
+	return 0;
+}

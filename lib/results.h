@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A migration's results: filled by the engines, written as result.json and
+ * rounds.csv (docs/results.md, schema 1) and summed up for people.
+ */
+#ifndef DIRTYBENCH_RESULTS_H
+#define DIRTYBENCH_RESULTS_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "dirtybench/common.h"
+#include "dirtybench/dirtyram.h"
+#include "dirtybench/tracker.h"
+#include "model.h"
+#include "options.h"
+#include "proto.h"
+
+#define DB_RESULT_SCHEMA 1
+
+enum db_outcome {
+	DB_OUTCOME_COMPLETED,
+	DB_OUTCOME_VALIDATION_FAILED,
+	DB_OUTCOME_ABORTED,
+	DB_OUTCOME_CANCELLED,
+};
+
+struct db_round {
+	uint32_t round;
+	bool final;
+	uint64_t start_at_ns;
+	uint64_t dirty_pages;		/* the collect at the round's start */
+	uint64_t sent_pages;
+	uint64_t zero_pages;
+	uint64_t bytes;			/* on the wire, headers included */
+	uint64_t collect_ns;
+	uint64_t send_ns;
+	uint64_t duration_ns;
+	uint64_t remaining_pages;	/* dirtied while it was sent */
+	double dirty_rate_pps;
+	double bandwidth_bps;		/* bits/s that left during send_ns */
+	uint64_t snapshot_violations;
+};
+
+struct db_result {
+	struct db_run_config cfg;
+	enum db_role role;
+	char started_at[32];		/* UTC, ISO 8601 */
+	uint64_t start_mono_ns;		/* CLOCK_MONOTONIC at round 0 */
+	enum db_outcome outcome;
+	char error[512];
+
+	bool verified;			/* a verdict came back */
+	bool ram_equal;
+	bool have_src_sum, have_dst_sum;
+	struct db_hash128 sum_src, sum_dst;
+	uint64_t mismatched_pages, mismatched_chunks;
+	uint32_t nfirst;
+	uint64_t first[DB_PROTO_FIRST_MAX];
+
+	uint32_t rounds;
+	bool converged;
+	char stop_reason[32];
+	bool resumed;			/* the destination resumed the guest */
+	uint64_t total_time_ns;
+	uint64_t downtime_ns;		/* pause -> resumed, verification left out */
+	uint64_t downtime_incl_verify_ns;
+	uint64_t verify_ns;
+	uint64_t paused_at_ns, resumed_at_ns;	/* relative to start */
+	uint64_t aborted_at_ns;
+	uint64_t guest_stall_ns;
+	uint64_t bytes_total, pages_sent, zero_pages;
+	double bandwidth_measured_bps;
+	bool snapshot;
+	uint64_t snapshot_violations;
+
+	bool same_clock;
+	int64_t clock_offset_ns;	/* destination minus source */
+	uint64_t clock_rtt_ns;
+
+	char tracker_flags[128];
+	uint64_t granularity;
+	struct db_tracker_stats tstats;
+	struct db_counter counters[DB_TRACKER_MAX_COUNTERS];
+	size_t ncounters;
+
+	struct dr_stats wl;		/* the source's workload */
+	bool have_tail;
+	struct db_tail tail;		/* the destination's workload */
+	bool guest_running_on_source;
+	uint64_t pages_written_after_abort;
+
+	bool have_model;
+	double model_bandwidth;		/* bytes/s the model assumed */
+	struct db_model_out model;
+
+	struct db_round *r;
+	size_t nr, cap;
+};
+
+void db_result_init(struct db_result *res, const struct db_run_config *cfg,
+		    enum db_role role);
+void db_result_free(struct db_result *res);
+/* Append a round; NULL when out of memory. */
+struct db_round *db_result_add_round(struct db_result *res);
+const char *db_outcome_name(enum db_outcome o);
+/* The exit status a command returns for this result. */
+int db_result_exit_status(const struct db_result *res);
+/* Write DIR/result.json and DIR/rounds.csv. */
+int db_result_write(const struct db_result *res, const char *dir);
+void db_round_print(const struct db_round *r, FILE *f);
+void db_result_print_summary(const struct db_result *res, FILE *f);
+
+#endif

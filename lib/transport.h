@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TCP transport for the migration protocol: listen/accept/connect with
+ * timeouts, and a framed connection (struct db_conn) with
+ *   - a receive thread that validates every header, swallows heartbeats
+ *     and queues the other frames (bounded, so a slow reader pushes back);
+ *   - a heartbeat thread that sends HEARTBEAT when nothing else was sent
+ *     for a quarter of the peer timeout, so silence means a dead peer;
+ *   - full writes through poll() with a stall timeout, paced by an
+ *     optional token bucket (the in-sender bandwidth limit).
+ * Errors are sticky: the first failure (peer closed, reset, silent for the
+ * peer timeout, bad header, signal) is kept with its sentence.
+ */
+#ifndef DIRTYBENCH_TRANSPORT_H
+#define DIRTYBENCH_TRANSPORT_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <sys/uio.h>
+
+#include "proto.h"
+
+/* Set by the commands' SIGINT/SIGTERM handlers; every wait checks it. */
+extern volatile sig_atomic_t db_interrupted;
+
+/*
+ * Token bucket: rate bytes/s, at most 'burst' bytes ahead. take() debits
+ * n bytes and returns how long to wait (ns) before sending them.
+ */
+struct db_tbucket {
+	double rate;
+	double burst;
+	double tokens;
+	uint64_t last_ns;
+	uint64_t waited_ns;	/* total time it made the sender wait */
+};
+
+void db_tb_init(struct db_tbucket *tb, uint64_t rate_bytes_per_s,
+		uint64_t burst_bytes, uint64_t now_ns);
+uint64_t db_tb_take(struct db_tbucket *tb, size_t n, uint64_t now_ns);
+
+/*
+ * "ADDR:PORT", "[V6ADDR]:PORT", "PORT" or ":PORT" (address defaults to
+ * 127.0.0.1). Splits into host and port strings; -EINVAL with a message.
+ */
+int db_split_hostport(const char *s, char *host, size_t hlen, char *port,
+		      size_t plen);
+/* Listen on ADDR:PORT (PORT 0: any free port, returned in *port). */
+int db_tcp_listen(const char *addr, int *fd, uint16_t *port);
+/* Accept one connection within timeout_ns (0: wait forever). */
+int db_tcp_accept(int lfd, uint64_t timeout_ns, int *fd);
+/* Connect within timeout_ns, retrying while the peer refuses. */
+int db_tcp_connect(const char *addr, uint64_t timeout_ns, int *fd);
+
+#define DB_CONN_QLEN 8
+
+struct db_frame {
+	struct db_frame_hdr h;
+	uint8_t *payload;	/* malloc'ed, h.len bytes (NULL if 0) */
+};
+
+struct db_conn {
+	int fd;
+	enum db_role self;
+	uint64_t timeout_ns;		/* peer silence / stall limit */
+	uint64_t hb_interval_ns;
+
+	pthread_mutex_t wlock;		/* one frame at a time on the wire */
+	uint32_t tx_seq;
+	bool limited;
+	struct db_tbucket tb;
+	uint64_t bytes_tx;		/* atomic */
+	uint64_t last_tx_ns;		/* atomic */
+
+	pthread_mutex_t lock;		/* queue, errors, flags */
+	pthread_cond_t cond;
+	struct db_frame q[DB_CONN_QLEN];
+	unsigned qhead, qlen;
+	int err;			/* sticky: first failure */
+	char errmsg[512];
+	bool rx_done;			/* receive thread has ended */
+	bool closing;			/* stop receiving */
+	bool hb_stop;			/* stop heartbeats */
+	uint32_t rx_seq;
+	uint64_t bytes_rx;		/* atomic */
+	uint64_t last_rx_ns;		/* atomic */
+
+	pthread_t rx_thr, hb_thr;
+	bool rx_started, hb_started;
+};
+
+/*
+ * Take over a connected socket: set TCP options (no delay, keepalive,
+ * user timeout) and start the receive and heartbeat threads.
+ */
+int db_conn_open(struct db_conn *c, int fd, enum db_role self,
+		 uint64_t timeout_ns);
+/* Pace every following byte at rate bytes/s (0: unlimited). */
+void db_conn_set_rate(struct db_conn *c, uint64_t rate_bytes_per_s);
+/* Send one frame whose payload is the concatenation of iov. */
+int db_conn_sendv(struct db_conn *c, uint16_t type, const struct iovec *iov,
+		  int iovcnt);
+int db_conn_send(struct db_conn *c, uint16_t type, const void *p, size_t len);
+/*
+ * Next frame other than a heartbeat, waiting up to timeout_ns: 0 with *f
+ * filled (free it with db_frame_free), -EAGAIN if none came in time, or
+ * the connection's sticky error (queued frames are delivered first).
+ */
+int db_conn_recv(struct db_conn *c, struct db_frame *f, uint64_t timeout_ns);
+void db_frame_free(struct db_frame *f);
+/* Send a frame and tell the protocol state machine st about it. */
+int db_conn_send_msg(struct db_conn *c, struct db_proto_rx *st, uint16_t type,
+		     const void *p, size_t len);
+/*
+ * db_conn_recv() and then db_proto_rx(): a decoded frame that may come
+ * now, or an error. The peer's ERROR (-ECONNABORTED) and CANCEL
+ * (-ECANCELED) become errors carrying their text; f is freed on error.
+ */
+int db_conn_recv_msg(struct db_conn *c, struct db_proto_rx *st,
+		     struct db_frame *f, struct db_msg *m, uint64_t timeout_ns);
+/* 0 while the connection is healthy, else its error (and message). */
+int db_conn_check(struct db_conn *c);
+/* Record a failure found by the caller (first one wins). */
+void db_conn_fail(struct db_conn *c, int err, const char *msg);
+uint64_t db_conn_bytes_tx(struct db_conn *c);
+uint64_t db_conn_bytes_rx(struct db_conn *c);
+/* Bytes written but not yet acknowledged by the peer (SIOCOUTQ). */
+uint64_t db_conn_outq(struct db_conn *c);
+/*
+ * Orderly end: stop heartbeats, send FIN, wait up to linger_ns for the
+ * peer's FIN (so nothing is reset under its feet), then close.
+ */
+void db_conn_finish(struct db_conn *c, uint64_t linger_ns);
+/* Immediate close (also after finish: idempotent). */
+void db_conn_close(struct db_conn *c);
+
+#endif
