@@ -416,3 +416,46 @@ Test(dirtyram, cli_rejects_bad_input_with_exit_2)
 			  "'%s' says why: %s", bad[i], out);
 	}
 }
+
+Test(dirtyram, rate_limit_caps_the_dirty_rate_and_pauses_promptly)
+{
+	/* unthrottled this writes millions of pages/s */
+	struct dr_config cfg = { .total_pages = 4096, .dirty_pages = 4096,
+				 .period_ms = 0, .copies = 2, .seed = 1 };
+	uint8_t *ram = map_pages(8192);
+	struct dr_workload *w = make(&cfg, ram, 8192);
+	struct dr_stats a, b;
+	uint64_t t0, t1;
+	double rate;
+
+	dr_set_rate_limit(w, 20000);
+	cr_assert_eq(dr_start(w), 0);
+	usleep(100 * 1000);
+	dr_get_stats(w, &a);
+	t0 = db_now_ns();
+	usleep(1000 * 1000);
+	dr_get_stats(w, &b);
+	t1 = db_now_ns();
+	rate = (double)(b.pages_written - a.pages_written) * 1e9 / (double)(t1 - t0);
+	cr_assert(rate > 20000 * 0.85 && rate < 20000 * 1.15,
+		  "limited to 20000 pages/s, measured %.0f", rate);
+	cr_assert_gt(b.throttled_ns, 0, "the wait is accounted");
+
+	t0 = db_now_ns();
+	cr_assert_eq(dr_pause(w, 500 * 1000000ull), 0);
+	cr_assert_lt(db_now_ns() - t0, 500 * 1000000ull,
+		     "a throttled vCPU pauses promptly");
+	cr_assert_eq(dr_resume(w), 0);
+
+	dr_set_rate_limit(w, 0);
+	dr_get_stats(w, &a);
+	t0 = db_now_ns();
+	usleep(200 * 1000);
+	dr_get_stats(w, &b);
+	rate = (double)(b.pages_written - a.pages_written) * 1e9 /
+	       (double)(db_now_ns() - t0);
+	cr_assert_gt(rate, 100000, "the limit is lifted (%.0f pages/s)", rate);
+	cr_assert_eq(dr_stop(w), 0);
+	dr_destroy(w);
+	munmap(ram, 8192 * PAGE);
+}

@@ -67,6 +67,7 @@ struct dr_stats {
 	uint64_t run_ns;		/* time spent running (not paused) */
 	uint64_t pauses;
 	uint64_t max_pause_wait_ns;	/* longest time to quiesce */
+	uint64_t throttled_ns;		/* time vCPUs waited for the rate limit */
 };
 
 struct dr_workload;
@@ -97,6 +98,14 @@ void dr_destroy(struct dr_workload *w);
 
 /* The epoch stamped into every following write. */
 void dr_set_epoch(struct dr_workload *w, uint32_t epoch);
+
+/*
+ * Cap the guest's dirty rate (all copies together, pages per second; 0
+ * lifts the cap), as QEMU's dirty-limit does to make a migration converge:
+ * a vCPU over its share waits before its next write. The wait shows up as
+ * period lateness, the guest's honest view of being throttled.
+ */
+void dr_set_rate_limit(struct dr_workload *w, uint64_t pages_per_s);
 
 /*
  * The "CPU state": counters, RNG state and position of every copy, in a

@@ -50,6 +50,9 @@ struct dr_vcpu {
 	uint64_t max_late_at_ns;
 	uint64_t run_ns;
 	uint64_t run_since_ns;	/* 0 while not running */
+	double tokens;		/* rate limit: pages this vCPU may write now */
+	uint64_t tokens_at_ns;
+	uint64_t throttled_ns;
 	int err;
 };
 
@@ -73,6 +76,7 @@ struct dr_workload {
 	uint64_t pauses;
 	uint64_t max_pause_wait_ns;
 	uint64_t lateness_peak;
+	uint64_t limit_pps;	/* 0: no dirty-rate limit */
 };
 
 static uint64_t mono_ns(void)
@@ -310,6 +314,23 @@ static void park(struct dr_vcpu *v)
 	run_begin(v, mono_ns());
 }
 
+/*
+ * Between two writes: park if a pause was asked for. Returns true when the
+ * workload is stopping. Called without the lock.
+ */
+static bool hold_if_paused(struct dr_vcpu *v)
+{
+	struct dr_workload *w = v->w;
+
+	if (__atomic_load_n(&w->state, __ATOMIC_ACQUIRE) == RUN)
+		return false;
+	pthread_mutex_lock(&w->lock);
+	if (w->state == PAUSE)
+		park(v);
+	pthread_mutex_unlock(&w->lock);
+	return __atomic_load_n(&w->state, __ATOMIC_ACQUIRE) == STOP;
+}
+
 /* A period starts: measure how late it is against its deadline. */
 static void period_start(struct dr_vcpu *v, uint64_t period_ns)
 {
@@ -335,12 +356,53 @@ static void period_start(struct dr_vcpu *v, uint64_t period_ns)
 	}
 }
 
+/*
+ * Dirty-rate limit: a token bucket per vCPU holding at most 10 ms worth of
+ * writes. Returns with a token taken, or early when the workload leaves
+ * RUN (the caller re-checks the state). Called without the lock.
+ */
+static void take_token(struct dr_vcpu *v, uint64_t limit_pps)
+{
+	struct dr_workload *w = v->w;
+	double rate = (double)limit_pps / w->cfg.copies;
+	double burst = rate / 100 > 1 ? rate / 100 : 1;
+	uint64_t now = mono_ns(), t0 = now;
+
+	if (!v->tokens_at_ns)
+		v->tokens_at_ns = now;
+	v->tokens += (double)(now - v->tokens_at_ns) * rate / 1e9;
+	v->tokens_at_ns = now;
+	if (v->tokens > burst)
+		v->tokens = burst;
+	if (v->tokens >= 1) {
+		v->tokens -= 1;
+		return;
+	}
+	pthread_mutex_lock(&w->lock);
+	while (w->state == RUN) {
+		struct timespec ts;
+
+		now = mono_ns();
+		v->tokens += (double)(now - v->tokens_at_ns) * rate / 1e9;
+		v->tokens_at_ns = now;
+		if (v->tokens >= 1)
+			break;
+		ts = to_ts(now + (uint64_t)((1 - v->tokens) * 1e9 / rate) + 1);
+		pthread_cond_timedwait(&w->cond, &w->lock, &ts);
+	}
+	pthread_mutex_unlock(&w->lock);
+	if (v->tokens >= 1)
+		v->tokens -= 1;
+	st(&v->throttled_ns, ld(&v->throttled_ns) + (mono_ns() - t0));
+}
+
 static void *vcpu_main(void *arg)
 {
 	struct dr_vcpu *v = arg;
 	struct dr_workload *w = v->w;
 	uint64_t period_ns = w->cfg.period_ms * 1000000ull;
 	uint64_t base = (uint64_t)v->idx * w->cfg.total_pages, k;
+	uint64_t limit;
 	int err = 0;
 
 	pthread_mutex_lock(&w->lock);
@@ -354,14 +416,17 @@ static void *vcpu_main(void *arg)
 
 		period_start(v, period_ns);
 		for (k = 0; k < w->cfg.dirty_pages; k++) {
-			if (k % PAUSE_CHECK_EVERY == 0 &&
-			    __atomic_load_n(&w->state, __ATOMIC_ACQUIRE) != RUN) {
-				pthread_mutex_lock(&w->lock);
-				if (w->state == PAUSE)
-					park(v);
-				pthread_mutex_unlock(&w->lock);
-				if (__atomic_load_n(&w->state, __ATOMIC_ACQUIRE) == STOP)
-					break;
+			if (k % PAUSE_CHECK_EVERY == 0 && hold_if_paused(v))
+				break;
+			limit = __atomic_load_n(&w->limit_pps, __ATOMIC_RELAXED);
+			if (limit) {
+				take_token(v, limit);
+				if (__atomic_load_n(&w->state, __ATOMIC_ACQUIRE) != RUN) {
+					if (hold_if_paused(v))
+						break;
+					k--;	/* this page is not written yet */
+					continue;
+				}
 			}
 			err = write_page(v, base + next_page(v));
 			if (err)
@@ -672,6 +737,7 @@ void dr_get_stats(struct dr_workload *w, struct dr_stats *s)
 		s->pages_written += ld(&v->pages_written);
 		s->periods += ld(&v->periods);
 		s->late_periods += ld(&v->late_periods);
+		s->throttled_ns += ld(&v->throttled_ns);
 		if (late > s->max_lateness_ns) {
 			s->max_lateness_ns = late;
 			s->max_lateness_at_ns = ld(&v->max_late_at_ns);
@@ -696,4 +762,12 @@ bool dr_stamp_read(const void *page, struct dr_stamp *s)
 {
 	memcpy(s, page, sizeof(*s));
 	return s->magic == DR_STAMP_MAGIC;
+}
+
+void dr_set_rate_limit(struct dr_workload *w, uint64_t pages_per_s)
+{
+	pthread_mutex_lock(&w->lock);
+	__atomic_store_n(&w->limit_pps, pages_per_s, __ATOMIC_RELAXED);
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
 }
