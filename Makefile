@@ -53,6 +53,9 @@ dirtyram-static: prepare
 tests: prepare
 	@$(SUB) tests
 
+kernel-progs: prepare
+	@$(SUB) kernel-progs
+
 install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/bin
 	cp $(BIN)/dirtybench $(BIN)/dirtyram $(DESTDIR)$(PREFIX)/bin/
@@ -61,4 +64,4 @@ clean:
 	rm -rf build build-san bin bin-san
 	@if [ -f kmod/Makefile ]; then $(MAKE) -C kmod clean >/dev/null 2>&1 || true; fi
 
-.PHONY: all prepare deps check check-kernel bench perf dirtyram-static tests install clean
+.PHONY: all prepare deps check check-kernel bench perf dirtyram-static tests kernel-progs install clean

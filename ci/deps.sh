@@ -10,8 +10,9 @@ PKGS="gcc make bmake pkg-config libcriterion-dev libpcre2-dev
 libcurl4-openssl-dev libjansson-dev libinih-dev libxxhash-dev
 gnuplot-nox iproute2 curl"
 # the kernel test bed: Debian's kernel, its headers, QEMU, an initramfs
+# (busybox, and a statically linked test program: libc6-dev)
 PKGS="$PKGS linux-image-amd64 linux-headers-amd64 qemu-system-x86
-busybox-static cpio kmod"
+busybox-static cpio kmod libc6-dev"
 # reports and comparisons: a real HTTP server and a real browser
 PKGS="$PKGS nginx-light chromium"
 

@@ -132,7 +132,7 @@ int64_t db_ram_anon_huge_bytes(const struct db_ram *ram)
 	return total;
 }
 
-static void ram_unmap(struct db_ram *ram)
+void db_ram_unmap(struct db_ram *ram)
 {
 	if (ram->base)
 		munmap(ram->base, ram->size);
@@ -226,14 +226,14 @@ int db_ram_create(struct db_ram *ram, size_t size, enum db_backing backing,
 			err = db_error_errno(-errno, "ram: mmap %s %s",
 					     db_fmt_bytes(size, sz, sizeof(sz)),
 					     db_backing_name(backing));
-			ram_unmap(ram);
+			db_ram_unmap(ram);
 			return err;
 		}
 		if (backing == DB_BACKING_ANON)
 			madvise(p, size, MADV_NOHUGEPAGE);
 	}
 	ram->base = p;
-	ram->release = ram_unmap;
+	ram->release = db_ram_unmap;
 
 	if (do_prefault || backing == DB_BACKING_THP)
 		prefault(ram);

@@ -47,12 +47,21 @@ tests: $(TESTBIN)
 $(TESTBIN): $(TEST_OBJS) $(LIBDB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJS) $(LIBDB) $(LIBS) $(TEST_LIBS)
 
+# The module's ioctl suite runs inside a booted kernel: static, so that the
+# initramfs needs no libraries for it.
+KTEST = $(O)/kernel-progs/cowtrack-ioctl
+kernel-progs: $(KTEST)
+$(KTEST): tests/kernel/cowtrack_ioctl.c kmod/cowtrack_uapi.h
+	@mkdir -p $(O)/kernel-progs
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -Ikmod -static -pthread \
+		-o $@ tests/kernel/cowtrack_ioctl.c
+
 # Criterion's synthesis line is the last line of the run.
-check: all $(TESTBIN)
+check: all $(TESTBIN) $(KTEST)
 	DIRTYBENCH_BIN=$(BIN) sh ci/check.sh $(TESTBIN)
 
-check-kernel: all
-	DIRTYBENCH_BIN=$(BIN) sh ci/kernel/run.sh
+check-kernel: all $(TESTBIN) $(KTEST)
+	O=$(O) DIRTYBENCH_BIN=$(BIN) sh ci/kernel/run.sh
 
 bench: all
 	$(BIN)/dirtybench bench --target $(TARGET)
@@ -60,4 +69,4 @@ bench: all
 perf: all
 	$(BIN)/dirtybench perf
 
-.PHONY: all dirtyram-static tests check check-kernel bench perf
+.PHONY: all dirtyram-static tests kernel-progs check check-kernel bench perf

@@ -40,6 +40,31 @@ struct trk_param {
 	char spec[96];
 };
 
+/*
+ * DIRTYBENCH_TRACKERS="a,b" limits the suite to those trackers (the kernel
+ * test bed runs it for kmod-cow alone); unset, every tracker is tested.
+ */
+static bool selected(const char *name)
+{
+	const char *p = getenv("DIRTYBENCH_TRACKERS");
+	size_t k, n = strlen(name);
+
+	if (!p || !*p)
+		return true;
+	for (; *p; p += k + (p[k] == ',')) {
+		k = strcspn(p, ",");
+		if (k == n && !strncmp(p, name, n))
+			return true;
+	}
+	return false;
+}
+
+static void need_selected(const char *name)
+{
+	if (!selected(name))
+		cr_skip_test("tracker %s is not in DIRTYBENCH_TRACKERS", name);
+}
+
 /* Every registered tracker but the faulty wrapper (it has its own tests). */
 static struct criterion_test_params all_trackers(void)
 {
@@ -49,7 +74,7 @@ static struct criterion_test_params all_trackers(void)
 	for (i = 0; i < count; i++) {
 		const struct db_tracker_ops *ops = db_tracker_ops_at(i);
 
-		if (ops->flags & DB_TRK_FAULTY)
+		if (ops->flags & DB_TRK_FAULTY || !selected(ops->name))
 			continue;
 		memset(&p[n], 0, sizeof(p[n]));
 		snprintf(p[n].spec, sizeof(p[n].spec), "%s", ops->name);
@@ -800,6 +825,7 @@ Test(trackers, softdirty_probe_matches_kernel, .timeout = 30)
 	bool works;
 	int pm, err;
 
+	need_selected("softdirty");
 	cr_assert(ops && m != MAP_FAILED);
 	m[0] = 1;
 	if (db_write_file("/proc/self/clear_refs", "4"))
@@ -866,6 +892,7 @@ Test(trackers, mprotect_survives_max_map_count, .timeout = 60)
 	struct fx f;
 	int err;
 
+	need_selected("mprotect");
 	fx_open(&f, "mprotect", 1);
 	eaten = eat_map_count(800, &eaten_len);
 	fx_start(&f);
@@ -911,6 +938,7 @@ Test(trackers, fork_cow_refuses_shared_memory, .timeout = 30)
 	struct db_ram ram;
 	int err;
 
+	need_selected("fork-cow");
 	cr_assert_eq(db_tracker_create(&t, "fork-cow", NULL), 0, "%s", db_strerror());
 	cr_assert_eq(db_ram_create(&ram, RAM_SIZE, DB_BACKING_MEMFD, 1), 0, "%s",
 		     db_strerror());
@@ -930,6 +958,7 @@ Test(trackers, uffd_async_resumes_at_walk_end, .timeout = 30)
 	size_t p, n, i, miss, extra, first;
 	struct fx f;
 
+	need_selected("uffd-async");
 	fx_open(&f, "uffd-async:vec=8", 1);
 	fx_start(&f);
 	for (p = 1; p < f.npages; p += 2) {	/* 2048 separate regions */
@@ -971,6 +1000,7 @@ Test(trackers, faulty_drops_one_in_n_deterministically, .timeout = 30)
 	struct fx f[3];
 	size_t k, p, n;
 
+	need_selected("faulty");
 	for (k = 0; k < 3; k++) {
 		fx_open(&f[k], specs[k], 1);
 		db_bitmap_init(&got[k], f[k].npages);

@@ -40,6 +40,11 @@ struct db_ram {
 int db_ram_create(struct db_ram *ram, size_t size, enum db_backing backing,
 		  int prefault);
 void db_ram_destroy(struct db_ram *ram);
+/*
+ * munmap(base, size) and close(fd) if open: the release of mapped RAM, for
+ * trackers that map the RAM themselves too.
+ */
+void db_ram_unmap(struct db_ram *ram);
 
 int db_backing_parse(const char *s, enum db_backing *out);
 const char *db_backing_name(enum db_backing b);
