@@ -43,11 +43,7 @@ int cmd_model_check(int argc, char **argv)
 {
 	struct db_run_config cfg;
 	struct db_result res;
-	char self[1024], a[32], b[32], spec[128];
-	const char *pick[] = { "uffd-async", "hash" };
-	double pps;
-	uint64_t dirty, period = 10;
-	size_t i;
+	char self[1024], a[32], b[32];
 	int err, status;
 
 	db_run_config_defaults(&cfg);
@@ -59,30 +55,11 @@ int cmd_model_check(int argc, char **argv)
 		help();
 		return DB_EXIT_OK;
 	}
-	if (!err && !cfg.bandwidth)
-		err = db_error(-EINVAL, "option --bandwidth: the model check needs a limit, not unlimited");
 	if (err) {
 		fprintf(stderr, "dirtybench model-check: %s\n", db_strerror());
 		return DB_EXIT_USAGE;
 	}
-	for (i = 0; !cfg.tracker[0] && i < DB_ARRAY_SIZE(pick); i++) {
-		const struct db_tracker_ops *ops = db_tracker_find(pick[i]);
-		char why[256];
-
-		if (ops && !ops->probe(why, sizeof(why)))
-			snprintf(cfg.tracker, sizeof(cfg.tracker), "%s", pick[i]);
-	}
-	/* dirty pages per period so that dirty bytes/s = lambda x bandwidth */
-	pps = cfg.lambda * (double)cfg.bandwidth / db_model_page_bytes(false);
-	dirty = (uint64_t)llround(pps * period / 1000.0);
-	while (dirty < 8 && period < 1000) {
-		period *= 2;
-		dirty = (uint64_t)llround(pps * period / 1000.0);
-	}
-	snprintf(spec, sizeof(spec), "dirtyram:dirty=%llu,period=%llu,pattern=seq",
-		 (unsigned long long)DB_MAX(dirty, 1), (unsigned long long)period);
-	db_option_set(&cfg, "workload", spec);
-	err = db_run_config_check(&cfg, DB_OPT_RUN);
+	err = db_model_check_config(&cfg, cfg.lambda);
 	if (!err)
 		err = db_cmd_self_exe(self, sizeof(self));
 	if (err) {
@@ -101,8 +78,8 @@ int cmd_model_check(int argc, char **argv)
 	if (cfg.out[0] && db_result_write(&res, cfg.out))
 		fprintf(stderr, "dirtybench model-check: %s\n", db_strerror());
 	if (!cfg.quiet) {
-		printf("model check: %s, %s, sequential %s, limit %.0f Mbit/s, lambda %.3f\n",
-		       cfg.tracker, db_fmt_bytes(cfg.ram_bytes, a, sizeof(a)), spec,
+		printf("model check: %s, %s, %s, limit %.0f Mbit/s, lambda %.3f\n",
+		       cfg.tracker, db_fmt_bytes(cfg.ram_bytes, a, sizeof(a)), cfg.workload,
 		       cfg.bandwidth * 8 / 1e6, res.model.lambda);
 		row("", "measured", "predicted");
 		snprintf(a, sizeof(a), "%u", res.rounds);

@@ -25,6 +25,9 @@ static const struct perf_section {
 	{ "trackers",
 	  "per tracker and RAM size: arm time, cost of a first write, collect time at 0.1/1/10/100% dirty; against memcpy, a bare syscall and the bare kernel mechanism",
 	  perf_trackers },
+	{ "migration",
+	  "the model check: sequential dirtyram at dirty rate / bandwidth = 0.5 under the sender's 320 Mbit/s token bucket, 64 MiB; measured rounds, bytes, downtime and total time against the analytical model's prediction",
+	  perf_migration },
 };
 
 /* One table for the command line and --help. */
@@ -106,17 +109,32 @@ static void usage(FILE *f)
 		"  first_write_ns     the first write to a page after arming, per page\n"
 		"  collect_ns@P%%      collect() when P%% of the pages were written since the\n"
 		"                     previous collect\n"
+		"  rounds, bytes_total, downtime_ns, total_time_ns\n"
+		"                     of one migration (section migration)\n"
 		"\nReferences:\n"
 		"  memcpy of ...      copying the same number of bytes in memory\n"
 		"  bare syscall       one getppid(2), the cheapest trip into the kernel\n"
 		"  bare MECHANISM     the kernel operation the tracker is built on, alone,\n"
 		"                     on RAM of the same size with the same pages written\n"
+		"  model, lambda L    the analytical pre-copy model's prediction for the\n"
+		"                     same migration (DESIGN.md)\n"
 		"\nExamples:\n"
 		"  dirtybench perf\n"
 		"  dirtybench perf --sizes 64M --trackers uffd-async,fork-cow --json perf.json\n"
 		"  dirtybench perf --quick\n"
 		"\nExit status: 0 done, 2 bad usage, 3 a listed tracker or a RAM size is\n"
 		"not available here (with the reason).\n");
+}
+
+/* A figure in the unit its name carries: _ns, bytes, or a plain count. */
+static void fmt_value(const char *figure, double v, char *buf, size_t len)
+{
+	if (strstr(figure, "_ns"))
+		db_fmt_ns((uint64_t)v, buf, len);
+	else if (strstr(figure, "bytes"))
+		db_fmt_bytes((uint64_t)v, buf, len);
+	else
+		snprintf(buf, len, "%.0f", v);
 }
 
 int perf_add(struct perf_run *r, const char *subject, uint64_t ram_bytes,
@@ -155,9 +173,9 @@ int perf_add(struct perf_run *r, const char *subject, uint64_t ram_bytes,
 		printf("%-12s %-8s %s\n", subject, ram, note ? note : "");
 		return 0;
 	}
-	db_fmt_ns((uint64_t)value, v, sizeof(v));
+	fmt_value(figure, value, v, sizeof(v));
 	if (ref_value > 0) {
-		db_fmt_ns((uint64_t)ref_value, rv, sizeof(rv));
+		fmt_value(figure, ref_value, rv, sizeof(rv));
 		snprintf(ratio, sizeof(ratio), "%.2f", value / ref_value);
 	} else {
 		snprintf(rv, sizeof(rv), "-");

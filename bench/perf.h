@@ -42,5 +42,6 @@ int perf_add(struct perf_run *r, const char *subject, uint64_t ram_bytes,
 
 /* The sections (bench/perf_*.c): 0, or an exit status. */
 int perf_trackers(struct perf_run *r);
+int perf_migration(struct perf_run *r);
 
 #endif

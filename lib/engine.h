@@ -62,5 +62,12 @@ struct db_netns *db_run_active_netns(void);
  * migrate; the clocks differ, so their offset is estimated (PING/PONG).
  */
 int db_migrate_remote(const struct db_run_config *cfg, struct db_result *res);
+/*
+ * The model check's run: a sequential dirtyram whose dirty rate is lambda
+ * times cfg->bandwidth (a limit is required), the downtime stop policy,
+ * and the tracker uffd-async (else hash) when cfg->tracker is empty. Then
+ * the usual checks; -EINVAL naming the option.
+ */
+int db_model_check_config(struct db_run_config *cfg, double lambda);
 
 #endif

@@ -113,6 +113,9 @@ int db_source_prepare(struct db_source **out, const struct db_run_config *cfg)
 			fill_random(s->ram.base, s->ram.size, cfg->seed);
 	}
 	err = db_tracker_attach(s->trk, &s->ram);
+	if (err == -EINVAL)
+		err = db_error(err, "options --tracker %s and --backing %s: %s",
+			       cfg->tracker, db_backing_name(cfg->backing), db_strerror());
 	if (err)
 		goto fail;
 	if ((s->tflags & DB_TRK_PROVIDES_RAM) && cfg->fill == DB_FILL_RANDOM)

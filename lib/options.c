@@ -59,7 +59,8 @@ static const struct db_option options[] = {
 	  "When to stop the guest and copy the rest: downtime (see "
 	  "--downtime-limit); rounds:N (N rounds in all, the last one with the "
 	  "guest stopped; rounds:1 is a plain stop-and-copy); time:S (the "
-	  "downtime rule with a deadline of S seconds, then --on-timeout); "
+	  "downtime rule with a deadline of S seconds, which replaces "
+	  "--max-time, then --on-timeout); "
 	  "threshold:P (once at most P pages are dirty, as CRIU's p.haul)." },
 	{ "max-rounds", "N", DB_T_U64, OFF(max_rounds), 0, "30", 1, 1000000, NULL,
 	  ALL_SRC,

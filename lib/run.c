@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include "dirtybench/common.h"
+#include "dirtybench/tracker.h"
 #include "engine.h"
+#include "model.h"
 #include "transport.h"
 
 #define SPAWN_TIMEOUT_MS 15000
@@ -208,4 +210,35 @@ int db_migrate_remote(const struct db_run_config *cfg, struct db_result *res)
 		err = db_source_migrate(src, fd, false, res);
 	db_source_destroy(src);
 	return err;
+}
+
+int db_model_check_config(struct db_run_config *cfg, double lambda)
+{
+	const char *pick[] = { "uffd-async", "hash" };
+	uint64_t dirty, period = 10;
+	char spec[128], why[256];
+	double pps;
+	size_t i;
+
+	for (i = 0; !cfg->tracker[0] && i < DB_ARRAY_SIZE(pick); i++) {
+		const struct db_tracker_ops *ops = db_tracker_find(pick[i]);
+
+		if (ops && !ops->probe(why, sizeof(why)))
+			snprintf(cfg->tracker, sizeof(cfg->tracker), "%s", pick[i]);
+	}
+	if (!cfg->bandwidth)
+		return db_error(-EINVAL,
+				"option --bandwidth: the model check needs a limit, not unlimited");
+	/* dirty pages per period so that dirty bytes/s = lambda x bandwidth */
+	pps = lambda * (double)cfg->bandwidth / db_model_page_bytes(false);
+	dirty = (uint64_t)(pps * (double)period / 1000.0 + 0.5);
+	while (dirty < 8 && period < 1000) {
+		period *= 2;
+		dirty = (uint64_t)(pps * (double)period / 1000.0 + 0.5);
+	}
+	snprintf(spec, sizeof(spec), "dirtyram:dirty=%llu,period=%llu,pattern=seq",
+		 (unsigned long long)DB_MAX(dirty, 1), (unsigned long long)period);
+	db_option_set(cfg, "workload", spec);
+	db_option_set(cfg, "stop", "downtime");
+	return db_run_config_check(cfg, DB_OPT_RUN);
 }

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dirtybench/common.h"
 #include "dirtybench/tracker.h"
 
 static const char *dirtybench(void)
@@ -98,4 +99,38 @@ Test(perf, exit_status_contract, .timeout = 60)
 		cr_assert_eq(run("--quick --trackers softdirty"), 3,
 			     "a tracker that cannot run here (%s): resource missing",
 			     why);
+}
+
+Test(perf, migration_section_stands_next_to_the_model, .timeout = 120)
+{
+	static const char *const figures[] = { "rounds", "bytes_total",
+					       "downtime_ns", "total_time_ns" };
+	char json_path[] = "/tmp/dirtybench-perf-XXXXXX", args[256];
+	json_error_t jerr;
+	json_t *root, *sec, *rows, *row;
+	size_t i;
+	int fd = mkstemp(json_path);
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	snprintf(args, sizeof(args), "--quick --sections migration --trackers hash --json %s",
+		 json_path);
+	cr_assert_eq(run(args), 0, "perf --sections migration exits 0");
+	root = json_load_file(json_path, 0, &jerr);
+	unlink(json_path);
+	cr_assert(root, "perf wrote valid JSON: %s", jerr.text);
+	sec = json_array_get(json_object_get(root, "sections"), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(sec, "name")), "migration");
+	rows = json_object_get(sec, "rows");
+	cr_assert_eq(json_array_size(rows), DB_ARRAY_SIZE(figures), "one migration's figures");
+	json_array_foreach(rows, i, row) {
+		const char *ref = json_string_value(json_object_get(row, "reference"));
+
+		cr_assert_str_eq(json_string_value(json_object_get(row, "figure")), figures[i]);
+		cr_assert(ref && !strncmp(ref, "model, lambda 0.5", 17), "reference '%s'", ref);
+		cr_assert_gt(json_number_value(json_object_get(row, "value")), 0);
+		cr_assert_gt(json_number_value(json_object_get(row, "reference_value")), 0,
+			     "the model predicted %s", figures[i]);
+	}
+	json_decref(root);
 }

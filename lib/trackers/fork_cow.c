@@ -13,11 +13,14 @@
  * child go. A write racing with the fork lands before it (in the new
  * child's image, reported now) or after it (copied again, reported next).
  *
- * Snapshot reads use process_vm_readv(2) on the current child: one
- * syscall copies straight from the frozen image into the caller's buffer,
- * needs no cooperation from the child (which, forked from a threaded
- * process, may only run async-signal-safe code) and no file descriptor
- * per child. Needs a private mapping: MAP_SHARED memory is not copied.
+ * Snapshot reads use pread(2) on the current child's /proc/PID/mem: one
+ * syscall copies straight from the frozen image into the caller's buffer
+ * and needs no cooperation from the child (which, forked from a threaded
+ * process, may only run async-signal-safe code). Not process_vm_readv(2):
+ * it pins the child's pages read-only, and since Linux 5.19 such a pin
+ * unshares (copies) a shared anonymous page, so every page read would look
+ * written at the next collect. Needs a private mapping: MAP_SHARED memory
+ * is not copied.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +30,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,6 +44,8 @@ struct fork_cow_priv {
 	size_t size, npages;
 	pid_t child;		/* holds the current round-start image */
 	int child_pagemap;
+	pid_t mem_pid;		/* whose /proc/PID/mem mem_fd reads, 0: none */
+	int mem_fd;
 	int pipe_r, pipe_w;	/* children exit when pipe_w closes */
 	bool have_pipe, pfns;
 	uint64_t *old_pm, *new_pm;
@@ -226,6 +230,13 @@ static int compare(struct fork_cow_priv *p, int old_fd, int new_fd,
 	return 0;
 }
 
+static void close_mem(struct fork_cow_priv *p)
+{
+	if (p->mem_pid > 0)
+		close(p->mem_fd);
+	p->mem_pid = 0;
+}
+
 static int fork_cow_collect(struct db_tracker *t, struct db_bitmap *dirty)
 {
 	struct fork_cow_priv *p = t->priv;
@@ -242,6 +253,7 @@ static int fork_cow_collect(struct db_tracker *t, struct db_bitmap *dirty)
 		reap(next);
 		return err;
 	}
+	close_mem(p);
 	close(p->child_pagemap);
 	reap(p->child);
 	p->child = next;
@@ -254,15 +266,21 @@ static int fork_cow_snapshot_read(struct db_tracker *t, size_t first, size_t n,
 {
 	struct fork_cow_priv *p = t->priv;
 	size_t len = n << DB_PAGE_SHIFT, done = 0;
+	char path[64];
 	ssize_t got;
 
+	if (p->mem_pid != p->child) {
+		close_mem(p);
+		snprintf(path, sizeof(path), "/proc/%d/mem", (int)p->child);
+		p->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (p->mem_fd < 0)
+			return db_error_errno(-errno, "tracker fork-cow: cannot open %s",
+					      path);
+		p->mem_pid = p->child;
+	}
 	while (done < len) {
-		struct iovec local = { (uint8_t *)dst + done, len - done };
-		struct iovec remote = {
-			p->base + (first << DB_PAGE_SHIFT) + done, len - done
-		};
-
-		got = process_vm_readv(p->child, &local, 1, &remote, 1, 0);
+		got = pread(p->mem_fd, (uint8_t *)dst + done, len - done,
+			    (off_t)(uintptr_t)(p->base + (first << DB_PAGE_SHIFT) + done));
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0)
@@ -279,6 +297,7 @@ static int fork_cow_stop(struct db_tracker *t)
 {
 	struct fork_cow_priv *p = t->priv;
 
+	close_mem(p);
 	if (p->child > 0) {
 		close(p->child_pagemap);
 		reap(p->child);
