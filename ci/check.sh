@@ -5,4 +5,7 @@ set -u
 bin=$1; shift
 : "${DIRTYBENCH_BIN:=bin}"
 export DIRTYBENCH_BIN
+# Sanitizer builds: ignore the test runner's own leaks (see lsan.supp).
+LSAN_OPTIONS="suppressions=$(dirname "$0")/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export LSAN_OPTIONS
 exec "$bin" --jobs "${CHECK_JOBS:-2}" "$@"

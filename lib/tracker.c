@@ -219,6 +219,14 @@ size_t db_tracker_counters(struct db_tracker *t, struct db_counter *out,
 	return t->ops->counters(t, out, max);
 }
 
+size_t db_counters_copy(struct db_counter *out, size_t max,
+			const struct db_counter *c, size_t n)
+{
+	n = DB_MIN(n, max);
+	memcpy(out, c, n * sizeof(*c));
+	return n;
+}
+
 unsigned db_tracker_flags(const struct db_tracker *t)
 {
 	return t->flags;

@@ -32,6 +32,23 @@ static size_t stamped_pages(const uint8_t *ram, size_t n)
 	return k;
 }
 
+/* Wait (bounded) until the vCPUs wrote at least n pages: a loaded machine
+ * may not have scheduled them yet. */
+static void wait_pages(struct dr_workload *w, uint64_t n)
+{
+	struct dr_stats st;
+	int i;
+
+	for (i = 0; i < 5000; i++) {
+		dr_get_stats(w, &st);
+		if (st.pages_written >= n)
+			return;
+		usleep(1000);
+	}
+	cr_assert_fail("the vCPUs wrote %llu of %llu pages in 5 s",
+		       (unsigned long long)st.pages_written, (unsigned long long)n);
+}
+
 static struct dr_workload *make(struct dr_config *cfg, uint8_t *ram, size_t n)
 {
 	struct dr_workload *w;
@@ -50,8 +67,8 @@ Test(dirtyram, seq_writes_next_pages_and_wraps)
 	size_t i;
 
 	cr_assert_eq(dr_start(w), 0);
-	/* the first period writes pages 0..29 at once; stop before the 4th */
-	usleep(50 * 1000);
+	/* the first period writes pages 0..29 */
+	wait_pages(w, 30);
 	cr_assert_eq(dr_stop(w), 0);
 	cr_assert(dr_stamp_read(ram, &s));
 	cr_assert_eq(s.page, 0);
@@ -68,7 +85,7 @@ Test(dirtyram, seq_writes_next_pages_and_wraps)
 	cfg.period_ms = 0;
 	w = make(&cfg, ram, 100);
 	cr_assert_eq(dr_start(w), 0);
-	usleep(20 * 1000);
+	wait_pages(w, 200);
 	cr_assert_eq(dr_stop(w), 0);
 	cr_assert(dr_stamp_read(ram, &s));
 	cr_assert_gt(s.gen, 100, "wrapped around: page 0 rewritten (gen %llu)",
@@ -87,7 +104,7 @@ Test(dirtyram, hotset_stays_in_its_fraction)
 	cr_assert_eq(dr_pattern_parse("hotset:0.1", &cfg), 0);
 	w = make(&cfg, ram, 1000);
 	cr_assert_eq(dr_start(w), 0);
-	usleep(30 * 1000);
+	wait_pages(w, 5000);
 	cr_assert_eq(dr_stop(w), 0);
 	cr_assert_eq(stamped_pages(ram + 100 * PAGE, 900), 0,
 		     "no page outside the hot 10%% is written");
@@ -166,7 +183,7 @@ Test(dirtyram, pause_is_bounded_and_really_freezes)
 		     (unsigned long long)a.pages_written,
 		     (unsigned long long)b.pages_written);
 	cr_assert_eq(dr_resume(w), 0);
-	usleep(20 * 1000);
+	wait_pages(w, a.pages_written + 1);
 	dr_get_stats(w, &b);
 	cr_assert_gt(b.pages_written, a.pages_written, "writes resume");
 	cr_assert_eq(b.pauses, 1);
@@ -205,7 +222,7 @@ Test(dirtyram, state_restores_counters_and_position)
 	uint64_t max_gen = 0;
 
 	cr_assert_eq(dr_start(a), 0);
-	usleep(5 * 1000);
+	wait_pages(a, 20);
 	cr_assert_eq(dr_pause(a, 1000000000ull), 0);
 	cr_assert_eq(dr_state_save(a, state, len), 0);
 	/* the newest stamp of copy 0 on the source */
@@ -222,10 +239,11 @@ Test(dirtyram, state_restores_counters_and_position)
 		     "a truncated state is refused");
 	cr_assert_eq(dr_state_restore(b, state, len), 0);
 	cr_assert_eq(dr_start(b), 0);
-	usleep(2 * 1000);
-	cr_assert_eq(dr_stop(b), 0);
 	/* the first page the destination writes follows the source's last */
 	i = (last_src.page + 1) % 512;
+	for (int k = 0; k < 5000 && !dr_stamp_read(dst + i * PAGE, &s); k++)
+		usleep(1000);
+	cr_assert_eq(dr_stop(b), 0);
 	cr_assert(dr_stamp_read(dst + i * PAGE, &s), "page %zu written", i);
 	cr_assert_geq(s.gen, max_gen + 1, "generation continues: %llu after %llu",
 		      (unsigned long long)s.gen, (unsigned long long)max_gen);
@@ -253,7 +271,7 @@ Test(dirtyram, epoch_is_stamped)
 
 	dr_set_epoch(w, 7);
 	cr_assert_eq(dr_start(w), 0);
-	usleep(5 * 1000);
+	wait_pages(w, 64);
 	cr_assert_eq(dr_stop(w), 0);
 	cr_assert(dr_stamp_read(ram + 10 * PAGE, &s));
 	cr_assert_eq(s.epoch, 7);
@@ -289,7 +307,8 @@ Test(dirtyram, access_hook_carries_writes_and_errors)
 
 	cr_assert_eq(dr_create(&w, &cfg, ram, 64, &acc), 0);
 	cr_assert_eq(dr_start(w), 0);
-	usleep(10 * 1000);
+	for (int i = 0; i < 5000 && __atomic_load_n(&c.calls, __ATOMIC_RELAXED) < 14; i++)
+		usleep(1000);
 	cr_assert_eq(dr_stop(w), -EFAULT, "a failing write stops the vCPU and is reported");
 	cr_assert_eq(c.calls, 14, "pages 0..13 went through the hook");
 	dr_destroy(w);

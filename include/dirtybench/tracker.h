@@ -168,6 +168,10 @@ size_t db_tracker_counters(struct db_tracker *t, struct db_counter *out,
 /* flags of the instance (the faulty wrapper reports its inner flags). */
 unsigned db_tracker_flags(const struct db_tracker *t);
 
+/* For counters hooks: copy up to max of the n counters in c; how many. */
+size_t db_counters_copy(struct db_counter *out, size_t max,
+			const struct db_counter *c, size_t n);
+
 /* "exact,snapshot,provides-ram" for listings; returns buf. */
 char *db_tracker_flags_str(unsigned flags, char *buf, size_t len);
 

@@ -1,0 +1,623 @@
+// SPDX-License-Identifier: MIT
+/*
+ * perf section "trackers": for each RAM size and tracker, the arm time, the
+ * cost of a first write and the collect time at 0.1, 1, 10 and 100% of the
+ * pages dirty. Each figure stands next to memcpy of the same bytes or a bare
+ * syscall, and each collect also next to the bare kernel mechanism the
+ * tracker is built on (the PAGEMAP_SCAN ioctl alone, one mprotect(), one
+ * fork and a pagemap read, ...) on RAM of the same size with the same pages
+ * written: a tracker adds little over its mechanism when that ratio is
+ * near 1.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "dirtybench/common.h"
+#include "dirtybench/tracker.h"
+#include "mmtrack.h"
+#include "perf.h"
+
+#define NPCT 4
+#define MAX_REPS 5
+#define SCAN_VEC 4096
+
+static const double pcts[NPCT] = { 0.1, 1, 10, 100 };
+static const unsigned reps[NPCT] = { 5, 5, 3, 3 };
+
+/* What every tracker of one RAM size is measured against. */
+struct size_ctx {
+	uint64_t size;
+	size_t npages;
+	size_t *perm;		/* pages in a random order */
+	size_t *seq;		/* pages in order (100%: written front to back) */
+	size_t k[NPCT];		/* pages written at each percentage */
+	double memcpy_ram_ns, memcpy_ns[NPCT];
+};
+
+static double syscall_ns;
+static uint64_t stamp;		/* every store writes a new value */
+
+static double median(double *v, unsigned n)
+{
+	unsigned i, j;
+	double x;
+
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			x = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = x;
+		}
+	return n ? v[n / 2] : 0;
+}
+
+static unsigned nreps(const struct perf_run *r, int i)
+{
+	return r->quick ? 1 : reps[i];
+}
+
+static const size_t *pages_at(const struct size_ctx *s, int i)
+{
+	return pcts[i] >= 100 ? s->seq : s->perm;
+}
+
+static void measure_syscall(void)
+{
+	const unsigned n = 200000;
+	uint64_t t0 = db_now_ns();
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		syscall(SYS_getppid);
+	syscall_ns = (double)(db_now_ns() - t0) / n;
+}
+
+static int size_setup(const struct perf_run *r, struct size_ctx *s, uint64_t size)
+{
+	uint8_t *src, *dst;
+	uint64_t rng = 12345, t0;
+	double v[MAX_REPS];
+	size_t i, j, tmp;
+	unsigned k;
+	int p;
+
+	memset(s, 0, sizeof(*s));
+	s->size = size;
+	s->npages = size / DB_PAGE_SIZE;
+	s->perm = malloc(s->npages * sizeof(size_t));
+	s->seq = malloc(s->npages * sizeof(size_t));
+	src = malloc(size);
+	dst = malloc(size);
+	if (!s->perm || !s->seq || !src || !dst) {
+		free(src);
+		free(dst);
+		return db_error(-ENOMEM, "perf: no memory for two copies of %llu bytes",
+				(unsigned long long)size);
+	}
+	for (i = 0; i < s->npages; i++)
+		s->perm[i] = s->seq[i] = i;
+	for (i = s->npages - 1; i > 0; i--) {
+		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+		j = (size_t)(rng >> 33) % (i + 1);
+		tmp = s->perm[i];
+		s->perm[i] = s->perm[j];
+		s->perm[j] = tmp;
+	}
+	memset(src, 1, size);
+	memset(dst, 2, size);
+	for (k = 0; k < 3; k++) {
+		t0 = db_now_ns();
+		memcpy(dst, src, size);
+		v[k] = (double)(db_now_ns() - t0);
+	}
+	s->memcpy_ram_ns = median(v, 3);
+	for (p = 0; p < NPCT; p++) {
+		s->k[p] = DB_MAX((size_t)1, (size_t)((double)s->npages * pcts[p] / 100));
+		for (k = 0; k < MAX_REPS; k++) {
+			t0 = db_now_ns();
+			memcpy(dst, src, s->k[p] * DB_PAGE_SIZE);
+			v[k] = (double)(db_now_ns() - t0);
+		}
+		s->memcpy_ns[p] = median(v, MAX_REPS);
+	}
+	(void)r;
+	free(src);
+	free(dst);
+	return 0;
+}
+
+static void size_free(struct size_ctx *s)
+{
+	free(s->perm);
+	free(s->seq);
+}
+
+/* ---- the bare mechanisms ------------------------------------------- */
+
+struct bare {
+	struct db_ram ram;
+	int fd, pm;
+	pid_t child;
+	struct page_region *vec;
+	struct db_bitmap bm;
+	uint64_t *buf;
+};
+
+struct bare_ops {
+	const char *tracker;
+	const char *what;
+	int (*setup)(struct bare *b);
+	/* Write the pages, then time the mechanism alone. */
+	int (*measure)(struct bare *b, const size_t *pages, size_t k, double *ns);
+	void (*teardown)(struct bare *b);
+};
+
+static void store(uint8_t *base, size_t page)
+{
+	*(volatile uint64_t *)(base + (page << DB_PAGE_SHIFT)) = ++stamp;
+}
+
+static int async_setup(struct bare *b)
+{
+	b->fd = db_uffd_setup_wp("perf: bare uffd-async", &b->ram,
+				 UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_WP_ASYNC,
+				 NULL);
+	if (b->fd < 0)
+		return b->fd;
+	b->pm = db_pagemap_open(0);
+	b->vec = calloc(SCAN_VEC, sizeof(*b->vec));
+	if (b->pm < 0 || !b->vec || db_bitmap_init(&b->bm, b->ram.npages))
+		return db_error(-ENOMEM, "perf: bare uffd-async setup");
+	return db_uffd_wp(b->fd, b->ram.base, b->ram.size, true, false);
+}
+
+static int async_measure(struct bare *b, const size_t *pages, size_t k, double *ns)
+{
+	uint64_t t0;
+	size_t i;
+	int err;
+
+	for (i = 0; i < k; i++)
+		store(b->ram.base, pages[i]);
+	db_bitmap_zero(&b->bm);
+	t0 = db_now_ns();
+	err = db_pagemap_scan_written(b->pm, b->ram.base, b->ram.size, true,
+				      b->vec, SCAN_VEC, &b->bm, NULL);
+	*ns = (double)(db_now_ns() - t0);
+	return err;
+}
+
+static int wp_setup(struct bare *b)
+{
+	b->fd = db_uffd_setup_wp("perf: bare uffd-wp", &b->ram,
+				 UFFD_FEATURE_PAGEFAULT_FLAG_WP, NULL);
+	if (b->fd < 0)
+		return b->fd;
+	return db_uffd_wp(b->fd, b->ram.base, b->ram.size, true, false);
+}
+
+static int wp_measure(struct bare *b, const size_t *pages, size_t k, double *ns)
+{
+	uint64_t t0;
+	size_t i;
+	int err;
+
+	/* Release the pages one by one (no handler thread), then write. */
+	for (i = 0; i < k; i++) {
+		err = db_uffd_wp(b->fd, b->ram.base + (pages[i] << DB_PAGE_SHIFT),
+				 DB_PAGE_SIZE, false, true);
+		if (err)
+			return err;
+		store(b->ram.base, pages[i]);
+	}
+	t0 = db_now_ns();
+	err = db_uffd_wp(b->fd, b->ram.base, b->ram.size, true, false);
+	*ns = (double)(db_now_ns() - t0);
+	return err;
+}
+
+static void uffd_teardown(struct bare *b)
+{
+	if (b->fd >= 0) {
+		db_uffd_unregister(b->fd, b->ram.base, b->ram.size);
+		close(b->fd);
+	}
+}
+
+static int mprotect_setup(struct bare *b)
+{
+	return mprotect(b->ram.base, b->ram.size, PROT_READ) ? -errno : 0;
+}
+
+static int mprotect_measure(struct bare *b, const size_t *pages, size_t k,
+			    double *ns)
+{
+	uint64_t t0;
+	size_t i;
+
+	for (i = 0; i < k; i++) {
+		uint8_t *a = b->ram.base + (pages[i] << DB_PAGE_SHIFT);
+
+		if (mprotect(a, DB_PAGE_SIZE, PROT_READ | PROT_WRITE)) {
+			/* vm.max_map_count: as the tracker does, open it all */
+			if (errno != ENOMEM ||
+			    mprotect(b->ram.base, b->ram.size, PROT_READ | PROT_WRITE))
+				return -errno;
+			for (; i < k; i++)
+				store(b->ram.base, pages[i]);
+			break;
+		}
+		store(b->ram.base, pages[i]);
+	}
+	t0 = db_now_ns();
+	if (mprotect(b->ram.base, b->ram.size, PROT_READ))
+		return -errno;
+	*ns = (double)(db_now_ns() - t0);
+	return 0;
+}
+
+static void mprotect_teardown(struct bare *b)
+{
+	mprotect(b->ram.base, b->ram.size, PROT_READ | PROT_WRITE);
+}
+
+static pid_t idle_child(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+static void kill_child(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+static int fork_setup(struct bare *b)
+{
+	b->buf = malloc(4096 * sizeof(uint64_t));
+	b->child = idle_child();
+	return b->child < 0 || !b->buf ? -ENOMEM : 0;
+}
+
+static int fork_measure(struct bare *b, const size_t *pages, size_t k, double *ns)
+{
+	uint64_t t0;
+	size_t i, n;
+	pid_t next;
+	int fd, err = 0;
+
+	for (i = 0; i < k; i++)
+		store(b->ram.base, pages[i]);
+	t0 = db_now_ns();
+	next = idle_child();
+	if (next < 0)
+		return -errno;
+	fd = db_pagemap_open(b->child);
+	for (i = 0; i < b->ram.npages && fd >= 0 && !err; i += n) {
+		n = DB_MIN((size_t)4096, b->ram.npages - i);
+		err = db_pagemap_read(fd, b->ram.base + (i << DB_PAGE_SHIFT), n,
+				      b->buf);
+	}
+	if (fd >= 0)
+		close(fd);
+	kill_child(b->child);
+	*ns = (double)(db_now_ns() - t0);
+	b->child = next;
+	return fd < 0 ? fd : err;
+}
+
+static void fork_teardown(struct bare *b)
+{
+	kill_child(b->child);
+	b->child = 0;
+}
+
+static int softdirty_setup(struct bare *b)
+{
+	b->buf = malloc(4096 * sizeof(uint64_t));
+	b->pm = db_pagemap_open(0);
+	b->fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+	if (!b->buf || b->pm < 0 || b->fd < 0)
+		return -ENOTSUP;
+	return pwrite(b->fd, "4", 1, 0) == 1 ? 0 : -errno;
+}
+
+static int softdirty_measure(struct bare *b, const size_t *pages, size_t k,
+			     double *ns)
+{
+	uint64_t t0;
+	size_t i, n;
+	int err = 0;
+
+	for (i = 0; i < k; i++)
+		store(b->ram.base, pages[i]);
+	t0 = db_now_ns();
+	for (i = 0; i < b->ram.npages && !err; i += n) {
+		n = DB_MIN((size_t)4096, b->ram.npages - i);
+		err = db_pagemap_read(b->pm, b->ram.base + (i << DB_PAGE_SHIFT),
+				      n, b->buf);
+	}
+	if (!err && pwrite(b->fd, "4", 1, 0) != 1)
+		err = -errno;
+	*ns = (double)(db_now_ns() - t0);
+	return err;
+}
+
+static void softdirty_teardown(struct bare *b)
+{
+	if (b->fd >= 0)
+		close(b->fd);
+}
+
+static int hash_setup(struct bare *b)
+{
+	b->buf = malloc(b->ram.npages * sizeof(uint64_t));
+	return b->buf ? 0 : -ENOMEM;
+}
+
+static int hash_measure(struct bare *b, const size_t *pages, size_t k, double *ns)
+{
+	uint64_t t0;
+	size_t i;
+
+	for (i = 0; i < k; i++)
+		store(b->ram.base, pages[i]);
+	t0 = db_now_ns();
+	for (i = 0; i < b->ram.npages; i++)
+		b->buf[i] = db_hash64(db_ram_page(&b->ram, i), DB_PAGE_SIZE);
+	*ns = (double)(db_now_ns() - t0);
+	return 0;
+}
+
+static void no_teardown(struct bare *b)
+{
+}
+
+static const struct bare_ops bares[] = {
+	{ "uffd-async", "bare PAGEMAP_SCAN get+WP", async_setup, async_measure,
+	  uffd_teardown },
+	{ "uffd-wp", "bare UFFDIO_WRITEPROTECT", wp_setup, wp_measure,
+	  uffd_teardown },
+	{ "mprotect", "bare mprotect(RAM, RO)", mprotect_setup,
+	  mprotect_measure, mprotect_teardown },
+	{ "fork-cow", "bare fork+pagemap read", fork_setup, fork_measure,
+	  fork_teardown },
+	{ "softdirty", "bare pagemap read+clear_refs", softdirty_setup,
+	  softdirty_measure, softdirty_teardown },
+	{ "hash", "bare xxh3 of every page", hash_setup, hash_measure,
+	  no_teardown },
+};
+
+static const struct bare_ops *bare_find(const char *tracker)
+{
+	size_t i;
+
+	for (i = 0; i < DB_ARRAY_SIZE(bares); i++)
+		if (!strcmp(bares[i].tracker, tracker))
+			return &bares[i];
+	return NULL;
+}
+
+/* Set up a bare mechanism on fresh RAM of the same size; 0 or -errno. */
+static int bare_open(const struct bare_ops *ops, const struct size_ctx *s,
+		     struct bare *b)
+{
+	int err;
+
+	memset(b, 0, sizeof(*b));
+	b->fd = b->pm = -1;
+	err = db_ram_create(&b->ram, s->size, DB_BACKING_ANON, 1);
+	if (!err)
+		err = ops->setup(b);
+	if (err)
+		fprintf(stderr, "perf: %s for %s: %s\n", ops->what, ops->tracker,
+			strerror(-err));
+	return err;
+}
+
+static void bare_close(const struct bare_ops *ops, struct bare *b)
+{
+	if (b->ram.base)
+		ops->teardown(b);
+	if (b->pm >= 0)
+		close(b->pm);
+	free(b->vec);
+	free(b->buf);
+	db_bitmap_free(&b->bm);
+	db_ram_destroy(&b->ram);
+}
+
+/* ---- one tracker ---------------------------------------------------- */
+
+static int touch(struct db_tracker *t, struct db_ram *ram, size_t page)
+{
+	uint64_t v = ++stamp;
+
+	if (db_tracker_flags(t) & DB_TRK_ACCESS)
+		return t->ops->guest_write(t, 0, page, 0, &v, sizeof(v));
+	*(volatile uint64_t *)db_ram_page(ram, page) = v;
+	return 0;
+}
+
+/* One round: write k pages (per-page time in *write_ns), then collect. */
+static int tracker_round(struct db_tracker *t, struct db_ram *ram,
+			 const size_t *pages, size_t k, struct db_bitmap *got,
+			 double *write_ns, double *collect_ns)
+{
+	uint64_t t0 = db_now_ns();
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < k && !err; i++)
+		err = touch(t, ram, pages[i]);
+	*write_ns = (double)(db_now_ns() - t0) / (double)k;
+	if (err)
+		return err;
+	db_bitmap_zero(got);
+	t0 = db_now_ns();
+	err = db_tracker_collect(t, got);
+	*collect_ns = (double)(db_now_ns() - t0);
+	if (!err && db_bitmap_count(got) < k)
+		fprintf(stderr, "perf: tracker %s reported %zu of %zu pages written\n",
+			t->name, db_bitmap_count(got), k);
+	return err;
+}
+
+static int measure_tracker(struct perf_run *r, const char *spec,
+			   const struct size_ctx *s)
+{
+	struct db_tracker_params tp = { .nvcpus = 1, .seed = 1 };
+	struct db_tracker *t = NULL;
+	struct db_ram ram = { .fd = -1 };
+	struct db_bitmap got = { 0 };
+	const struct bare_ops *bare = bare_find(spec);
+	struct bare b = { .fd = -1, .pm = -1 };
+	double v[MAX_REPS], w[MAX_REPS], m[MAX_REPS], first_write = -1;
+	char fig[32], ref[64], sz[32];
+	unsigned k, n;
+	int p, err;
+
+	err = db_tracker_create(&t, spec, &tp);
+	if (err) {
+		perf_add(r, spec, s->size, NULL, -1, NULL, -1, db_strerror());
+		return DB_EXIT_RESOURCE;
+	}
+	if (db_tracker_flags(t) & DB_TRK_PROVIDES_RAM) {
+		ram.size = s->size;
+		ram.npages = s->npages;
+		ram.backing = DB_BACKING_TRACKER;
+	} else {
+		err = db_ram_create(&ram, s->size, DB_BACKING_ANON, 1);
+	}
+	if (!err)
+		err = db_tracker_attach(t, &ram);
+	if (!err)
+		err = db_bitmap_init(&got, s->npages);
+	if (!err)
+		err = db_tracker_start(t);
+	if (err)
+		goto fail;
+	perf_add(r, spec, s->size, "arm_ns", (double)t->stats.start_ns,
+		 "memcpy of the RAM", s->memcpy_ram_ns, NULL);
+	if (bare && bare_open(bare, s, &b))
+		bare = NULL;
+	for (p = 0; p < NPCT; p++) {
+		n = nreps(r, p);
+		/* Tracker and bare mechanism take turns: same conditions. */
+		for (k = 0; k < n; k++) {
+			err = tracker_round(t, &ram, pages_at(s, p), s->k[p], &got,
+					    &w[k], &v[k]);
+			if (err)
+				goto fail;
+			m[k] = -1;
+			if (bare && bare->measure(&b, pages_at(s, p), s->k[p], &m[k]))
+				bare = NULL;
+		}
+		if (pcts[p] == 10)
+			first_write = median(w, n);
+		snprintf(fig, sizeof(fig), "collect_ns@%g%%", pcts[p]);
+		snprintf(ref, sizeof(ref), "memcpy of %s",
+			 db_fmt_bytes(s->k[p] * DB_PAGE_SIZE, sz, sizeof(sz)));
+		v[0] = median(v, n);
+		perf_add(r, spec, s->size, fig, v[0], ref, s->memcpy_ns[p], NULL);
+		if (bare)
+			perf_add(r, spec, s->size, fig, v[0], bare->what,
+				 median(m, n), NULL);
+	}
+	perf_add(r, spec, s->size, "first_write_ns", first_write, "bare syscall",
+		 syscall_ns, NULL);
+	if (bare_find(spec))
+		bare_close(bare_find(spec), &b);
+	db_bitmap_free(&got);
+	db_tracker_destroy(t);
+	db_ram_destroy(&ram);
+	return 0;
+fail:
+	fprintf(stderr, "dirtybench perf: %s\n", db_strerror());
+	perf_add(r, spec, s->size, NULL, -1, NULL, -1, db_strerror());
+	if (bare_find(spec))
+		bare_close(bare_find(spec), &b);
+	db_bitmap_free(&got);
+	db_tracker_destroy(t);
+	db_ram_destroy(&ram);
+	return DB_EXIT_RESOURCE;
+}
+
+int perf_trackers(struct perf_run *r)
+{
+	struct size_ctx s;
+	char list[512], *tok, *save = NULL, why[512];
+	size_t i, n;
+	int rc = 0, c;
+
+	/* Which trackers: the list given (all must exist), or every one. */
+	if (r->trackers) {
+		snprintf(list, sizeof(list), "%s", r->trackers);
+		for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			const struct db_tracker_ops *ops = db_tracker_find(tok);
+			struct db_tracker *t = NULL;
+
+			if (!ops) {
+				fprintf(stderr, "dirtybench perf: unknown tracker '%s' (see dirtybench trackers)\n",
+					tok);
+				return DB_EXIT_USAGE;
+			}
+			/* Bad arguments are usage errors; "cannot run here" is not. */
+			if (!ops->probe(why, sizeof(why)) &&
+			    db_tracker_create(&t, tok, NULL)) {
+				fprintf(stderr, "dirtybench perf: %s\n", db_strerror());
+				return DB_EXIT_USAGE;
+			}
+			db_tracker_destroy(t);
+		}
+		snprintf(list, sizeof(list), "%s", r->trackers);
+	} else {
+		list[0] = '\0';
+		for (i = 0, n = 0; i < db_tracker_count(); i++) {
+			const struct db_tracker_ops *ops = db_tracker_ops_at(i);
+
+			if (ops->flags & DB_TRK_FAULTY)
+				continue;
+			if (ops->probe(why, sizeof(why))) {
+				perf_add(r, ops->name, 0, NULL, -1, NULL, -1, why);
+				continue;
+			}
+			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s",
+					      n ? "," : "", ops->name);
+		}
+	}
+	measure_syscall();
+	for (i = 0; i < r->nsizes; i++) {
+		if (size_setup(r, &s, r->sizes[i])) {
+			fprintf(stderr, "dirtybench perf: %s\n", db_strerror());
+			return DB_EXIT_RESOURCE;
+		}
+		save = NULL;
+		snprintf(why, sizeof(why), "%s", list);
+		for (tok = strtok_r(why, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			c = measure_tracker(r, tok, &s);
+			if (c && !rc)
+				rc = c;
+		}
+		size_free(&s);
+	}
+	return rc;
+}
