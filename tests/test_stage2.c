@@ -520,7 +520,9 @@ static void cancel_rebuilds(enum s2_strategy strat)
 		cr_assert_eq(s2_write(f.vm, 0, page_ipa(page), &v, sizeof(v)), 0);
 	memset(bm, 0, sizeof(bm));
 	cr_assert_eq(s2_get_dirty_log(f.vm, f.slot, bm, false), 0);
+	cr_assert(s2_log_enabled(f.vm, f.slot));
 	cr_assert_eq(s2_log_disable(f.vm, f.slot), 0);	/* migrate_cancel */
+	cr_assert(!s2_log_enabled(f.vm, f.slot));
 	cr_assert_eq(s2_census(f.vm, f.slot, &c), 0);
 	cr_assert_eq(c.blocks_2m, strat == S2_EAGER ? 0 : 5,
 		     "%s: blocks still split right after cancel",

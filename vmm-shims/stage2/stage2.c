@@ -1003,11 +1003,6 @@ void s2_vm_destroy(struct s2_vm *vm)
 	free(vm);
 }
 
-const struct s2_config *s2_vm_config(const struct s2_vm *vm)
-{
-	return &vm->cfg;
-}
-
 int s2_slot_add(struct s2_vm *vm, const struct s2_slot_desc *d, unsigned *id)
 {
 	uint64_t top = 1ull << s2_ipa_bits(vm->cfg.layout);

@@ -184,7 +184,6 @@ struct s2_vm;
 
 int s2_vm_create(struct s2_vm **out, const struct s2_config *cfg);
 void s2_vm_destroy(struct s2_vm *vm);
-const struct s2_config *s2_vm_config(const struct s2_vm *vm);
 
 /* Add a memslot (before any access); *id gets its number. */
 int s2_slot_add(struct s2_vm *vm, const struct s2_slot_desc *d, unsigned *id);
