@@ -404,7 +404,11 @@ static void *vcpu_main(void *arg)
 	uint64_t base = (uint64_t)v->idx * w->cfg.total_pages, k;
 	uint64_t limit;
 	int err = 0;
+	char name[16];
 
+	/* collectors find the vCPU threads by name */
+	snprintf(name, sizeof(name), "vcpu%u", v->idx);
+	pthread_setname_np(pthread_self(), name);
 	pthread_mutex_lock(&w->lock);
 	run_begin(v, mono_ns());
 	for (;;) {
