@@ -2,6 +2,7 @@
 /* TCP transport: sockets with timeouts, framed connection, token bucket. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -268,50 +269,76 @@ static int fail_here(struct db_conn *c, int err)
 	return err;
 }
 
-/*
- * Read exactly len bytes. Returns 0, 1 on a clean end of stream before
- * the first byte (at_start only), or -errno with a sentence.
- */
-static int rx_read(struct db_conn *c, uint8_t *buf, size_t len, bool at_start,
-		   const char *what)
+/* Advance an iovec array past n bytes; returns the first entry left. */
+static struct iovec *iov_advance(struct iovec *iov, int *cnt, size_t n)
 {
-	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-	size_t off = 0;
-	ssize_t n;
-	int r;
+	while (*cnt && n >= iov->iov_len) {
+		n -= iov->iov_len;
+		iov++;
+		(*cnt)--;
+	}
+	if (*cnt && n) {
+		iov->iov_base = (uint8_t *)iov->iov_base + n;
+		iov->iov_len -= n;
+	}
+	return iov;
+}
 
+/*
+ * Read exactly the bytes iov describes (the array is consumed). Returns
+ * 0, 1 on a clean end of stream before the first byte (at_start only),
+ * or -errno with a sentence.
+ */
+static int rx_readv(struct db_conn *c, struct iovec *iov, int cnt, bool at_start,
+		    const char *what)
+{
+	struct msghdr mh = { 0 };
+	size_t off = 0, len = 0;
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < cnt; i++)
+		len += iov[i].iov_len;
 	while (off < len) {
 		if (__atomic_load_n(&c->closing, __ATOMIC_ACQUIRE))
 			return db_error(-ECANCELED, "connection closed locally");
-		r = poll(&pfd, 1, SLICE_MS);
-		if (r < 0 && errno != EINTR)
-			return db_error_errno(-errno, "receive from the %s", peer_name(c));
-		if (r <= 0) {
-			if (db_now_ns() - ld(&c->last_rx_ns) > c->timeout_ns)
-				return db_error(-ETIMEDOUT,
-						"nothing heard from the %s for %.1f s (peer or link lost)",
-						peer_name(c), c->timeout_ns / 1e9);
+		/* blocks for at most a slice (SO_RCVTIMEO), then we look around */
+		mh.msg_iov = iov;
+		mh.msg_iovlen = (size_t)DB_MIN(cnt, IOV_MAX);
+		n = recvmsg(c->fd, &mh, MSG_WAITALL);
+		if (n > 0) {
+			off += (size_t)n;
+			iov = iov_advance(iov, &cnt, (size_t)n);
+			add(&c->bytes_rx, (uint64_t)n);
+			st(&c->last_rx_ns, db_now_ns());
 			continue;
 		}
-		n = recv(c->fd, buf + off, len - off, 0);
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return db_error_errno(-errno, "connection to the %s lost",
-					      peer_name(c));
-		}
 		if (n == 0) {
+			if (__atomic_load_n(&c->closing, __ATOMIC_ACQUIRE))
+				return db_error(-ECANCELED, "connection closed locally");
 			if (at_start && off == 0)
 				return 1;
 			return db_error(-ECONNRESET,
 					"truncated %s: the %s closed the stream after %zu of %zu bytes",
 					what, peer_name(c), off, len);
 		}
-		off += (size_t)n;
-		add(&c->bytes_rx, (uint64_t)n);
-		st(&c->last_rx_ns, db_now_ns());
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			return db_error_errno(-errno, "connection to the %s lost",
+					      peer_name(c));
+		if (db_now_ns() - ld(&c->last_rx_ns) > c->timeout_ns)
+			return db_error(-ETIMEDOUT,
+					"nothing heard from the %s for %.1f s (peer or link lost)",
+					peer_name(c), c->timeout_ns / 1e9);
 	}
 	return 0;
+}
+
+static int rx_read(struct db_conn *c, void *buf, size_t len, bool at_start,
+		   const char *what)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+
+	return rx_readv(c, &iov, 1, at_start, what);
 }
 
 static int queue_frame(struct db_conn *c, struct db_frame *f)
@@ -394,23 +421,32 @@ static void *rx_main(void *arg)
 	return NULL;
 }
 
-/* Write all of buf: poll for room, give up after a stall of timeout_ns. */
-static int tx_write(struct db_conn *c, const uint8_t *buf, size_t len,
-		    bool more)
+/*
+ * Write all the bytes iov describes (the array is consumed), in one
+ * sendmsg() when the socket takes it; give up after a stall of
+ * timeout_ns. Paced connections go in pieces of CHUNK_PACED.
+ */
+static int tx_writev(struct db_conn *c, struct iovec *iov, int cnt)
 {
-	struct pollfd pfd = { .fd = c->fd, .events = POLLOUT };
 	uint64_t stall0 = db_now_ns(), wait;
-	size_t off = 0, n;
+	struct msghdr mh = { 0 };
+	size_t left = 0, n, acc, cut;
 	ssize_t w;
-	int r;
+	int i, k, r;
 
-	while (off < len) {
+	for (i = 0; i < cnt; i++)
+		left += iov[i].iov_len;
+	while (left) {
 		if (db_interrupted)
 			return db_error(-EINTR, "send: interrupted by a signal");
-		n = len - off;
+		n = left;
+		k = DB_MIN(cnt, IOV_MAX);
+		cut = 0;
 		if (c->limited) {
-			if (n > CHUNK_PACED)
-				n = CHUNK_PACED;
+			n = DB_MIN(left, (size_t)CHUNK_PACED);
+			for (k = 0, acc = 0; acc < n; k++)
+				acc += iov[k].iov_len;
+			cut = acc - n;	/* bytes of iov[k - 1] left for later */
 			wait = db_tb_take(&c->tb, n, db_now_ns());
 			while (wait) {
 				uint64_t s = DB_MIN(wait, SLICE_MS * 1000000ull);
@@ -426,16 +462,23 @@ static int tx_write(struct db_conn *c, const uint8_t *buf, size_t len,
 					return db_conn_check(c);
 			}
 		}
-		w = send(c->fd, buf + off, n,
-			 MSG_NOSIGNAL | MSG_DONTWAIT | (more || off + n < len ? MSG_MORE : 0));
+		/* blocks for at most a slice (SO_SNDTIMEO), then we look around */
+		iov[k - 1].iov_len -= cut;
+		mh.msg_iov = iov;
+		mh.msg_iovlen = (size_t)k;
+		w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+		iov[k - 1].iov_len += cut;
 		if (w > 0) {
-			off += (size_t)w;
+			left -= (size_t)w;
+			iov = iov_advance(iov, &cnt, (size_t)w);
 			add(&c->bytes_tx, (uint64_t)w);
 			st(&c->last_tx_ns, db_now_ns());
 			stall0 = db_now_ns();
+			if (c->limited && (size_t)w < n)	/* give back what did not go */
+				c->tb.tokens += (double)(n - (size_t)w);
 			continue;
 		}
-		if (w < 0 && errno != EAGAIN && errno != EINTR)
+		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			return db_error_errno(-errno, "connection to the %s lost",
 					      peer_name(c));
 		if (c->limited)	/* the bytes were not sent: give them back */
@@ -449,9 +492,6 @@ static int tx_write(struct db_conn *c, const uint8_t *buf, size_t len,
 			return db_error(-ETIMEDOUT,
 					"could not send to the %s for %.1f s (peer or link lost)",
 					peer_name(c), c->timeout_ns / 1e9);
-		r = poll(&pfd, 1, SLICE_MS);
-		if (r < 0 && errno != EINTR)
-			return db_error_errno(-errno, "send to the %s", peer_name(c));
 	}
 	return 0;
 }
@@ -459,19 +499,25 @@ static int tx_write(struct db_conn *c, const uint8_t *buf, size_t len,
 static int send_locked(struct db_conn *c, uint16_t type, const struct iovec *iov,
 		       int iovcnt)
 {
+	struct iovec v[DB_CONN_IOV_MAX + 1];
 	uint8_t h[DB_PROTO_HDR_BYTES];
 	size_t len = 0;
-	int i, err;
+	int i, n = 1;
 
-	for (i = 0; i < iovcnt; i++)
+	if (iovcnt > DB_CONN_IOV_MAX)
+		return db_error(-EINVAL, "send: a frame of %d pieces (at most %d)",
+				iovcnt, DB_CONN_IOV_MAX);
+	for (i = 0; i < iovcnt; i++) {
 		len += iov[i].iov_len;
-	db_hdr_encode(h, type, (uint32_t)len, c->tx_seq++);
-	err = tx_write(c, h, sizeof(h), len > 0);
-	for (i = 0; !err && i < iovcnt; i++)
 		if (iov[i].iov_len)
-			err = tx_write(c, iov[i].iov_base, iov[i].iov_len,
-				       i + 1 < iovcnt);
-	return err;
+			v[n++] = iov[i];
+	}
+	if (len > UINT32_MAX)
+		return db_error(-EINVAL, "send: a frame of %zu bytes", len);
+	db_hdr_encode(h, type, (uint32_t)len, c->tx_seq++);
+	v[0].iov_base = h;
+	v[0].iov_len = sizeof(h);
+	return tx_writev(c, v, n);
 }
 
 int db_conn_sendv(struct db_conn *c, uint16_t type, const struct iovec *iov,
@@ -525,9 +571,10 @@ static void *hb_main(void *arg)
 	return NULL;
 }
 
-int db_conn_open(struct db_conn *c, int fd, enum db_role self,
-		 uint64_t timeout_ns)
+static int conn_open(struct db_conn *c, int fd, enum db_role self,
+		     uint64_t timeout_ns, bool inline_rx, uint16_t direct_type)
 {
+	struct timeval slice = { .tv_usec = SLICE_MS * 1000 };
 	pthread_condattr_t ca;
 	int one = 1, idle = 1, cnt = 2;
 	unsigned ut;
@@ -536,6 +583,8 @@ int db_conn_open(struct db_conn *c, int fd, enum db_role self,
 	memset(c, 0, sizeof(*c));
 	c->fd = fd;
 	c->self = self;
+	c->inline_rx = inline_rx;
+	c->direct_type = direct_type;
 	c->timeout_ns = timeout_ns ? timeout_ns : 2000000000ull;
 	c->hb_interval_ns = DB_MAX(c->timeout_ns / 8, 10000000ull);
 	ut = (unsigned)(c->timeout_ns / 1000000);
@@ -545,6 +594,9 @@ int db_conn_open(struct db_conn *c, int fd, enum db_role self,
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof(idle));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ut, sizeof(ut));
+	/* blocking calls that wake up every slice to check the time */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &slice, sizeof(slice));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &slice, sizeof(slice));
 	pthread_mutex_init(&c->wlock, NULL);
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_condattr_init(&ca);
@@ -552,10 +604,12 @@ int db_conn_open(struct db_conn *c, int fd, enum db_role self,
 	pthread_cond_init(&c->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	c->last_rx_ns = c->last_tx_ns = db_now_ns();
-	err = -pthread_create(&c->rx_thr, NULL, rx_main, c);
-	if (err)
-		goto fail;
-	c->rx_started = true;
+	if (!inline_rx) {
+		err = -pthread_create(&c->rx_thr, NULL, rx_main, c);
+		if (err)
+			goto fail;
+		c->rx_started = true;
+	}
 	err = -pthread_create(&c->hb_thr, NULL, hb_main, c);
 	if (err)
 		goto fail;
@@ -564,6 +618,27 @@ int db_conn_open(struct db_conn *c, int fd, enum db_role self,
 fail:
 	db_conn_close(c);
 	return db_error_errno(err, "transport: cannot start a thread");
+}
+
+int db_conn_open(struct db_conn *c, int fd, enum db_role self,
+		 uint64_t timeout_ns)
+{
+	return conn_open(c, fd, self, timeout_ns, false, 0);
+}
+
+int db_conn_open_inline(struct db_conn *c, int fd, enum db_role self,
+			uint64_t timeout_ns, uint16_t direct_type)
+{
+	return conn_open(c, fd, self, timeout_ns, true, direct_type);
+}
+
+void db_conn_set_buffers(struct db_conn *c, int bytes, bool send, bool recv)
+{
+	/* the kernel doubles the value and caps it at [wr]mem_max */
+	if (send)
+		setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
+	if (recv)
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
 }
 
 void db_conn_set_rate(struct db_conn *c, uint64_t rate)
@@ -576,11 +651,138 @@ void db_conn_set_rate(struct db_conn *c, uint64_t rate)
 	pthread_mutex_unlock(&c->wlock);
 }
 
+/* The sticky error, or 0; with its message. */
+static int sticky(struct db_conn *c)
+{
+	int err;
+
+	pthread_mutex_lock(&c->lock);
+	err = c->err;
+	if (err)
+		db_error(err, "%s", c->errmsg);
+	pthread_mutex_unlock(&c->lock);
+	return err;
+}
+
+/* Inline: wait up to timeout_ns for the first byte of a frame. */
+static int wait_readable(struct db_conn *c, uint64_t dl)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+	uint64_t now;
+	int n, err;
+
+	for (;;) {
+		now = db_now_ns();
+		n = poll(&pfd, 1, (int)DB_MIN((dl > now ? dl - now : 0) / 1000000,
+					      (uint64_t)SLICE_MS));
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return fail_here(c, db_error_errno(-errno, "receive from the %s",
+							   peer_name(c)));
+		err = sticky(c);
+		if (err)
+			return err;
+		if (db_interrupted)
+			return db_error(-EINTR, "interrupted by a signal");
+		now = db_now_ns();
+		if (now - ld(&c->last_rx_ns) > c->timeout_ns)
+			return fail_here(c, db_error(-ETIMEDOUT,
+						     "nothing heard from the %s for %.1f s (peer or link lost)",
+						     peer_name(c), c->timeout_ns / 1e9));
+		if (now >= dl)
+			return -EAGAIN;
+	}
+}
+
+static int recv_inline(struct db_conn *c, struct db_frame *f, uint64_t timeout_ns)
+{
+	enum db_role peer = c->self == DB_ROLE_SRC ? DB_ROLE_DST : DB_ROLE_SRC;
+	uint64_t dl = db_now_ns() + timeout_ns;
+	uint8_t hb[DB_PROTO_HDR_BYTES];
+	char what[64];
+	int err;
+
+	if (c->rx_pending)
+		return db_error(-EINVAL, "transport: %u payload bytes of the last frame were not read",
+				c->rx_pending);
+	err = sticky(c);
+	if (err)
+		return err;
+	/* the time we did not read is not the peer's silence */
+	st(&c->last_rx_ns, db_now_ns());
+	for (;;) {
+		err = wait_readable(c, dl);
+		if (err)
+			return err;
+		err = rx_read(c, hb, sizeof(hb), true, "frame header");
+		if (err == 1)
+			err = db_error(-ECONNRESET, "the %s closed the connection",
+				       peer_name(c));
+		if (!err)
+			err = db_hdr_decode(hb, &f->h, c->rx_seq, peer);
+		if (err)
+			return fail_here(c, err);
+		c->rx_seq++;
+		f->payload = NULL;
+		if (f->h.type == c->direct_type) {
+			c->rx_pending = f->h.len;
+			return 0;
+		}
+		if (f->h.len) {
+			f->payload = malloc(f->h.len);
+			if (!f->payload)
+				return fail_here(c, db_error(-ENOMEM, "no memory for a frame of %u bytes",
+							     f->h.len));
+			snprintf(what, sizeof(what), "frame %s", db_frame_name(f->h.type));
+			err = rx_read(c, f->payload, f->h.len, false, what);
+			if (err) {
+				db_frame_free(f);
+				return fail_here(c, err);
+			}
+		}
+		if (f->h.type != DB_FR_HEARTBEAT)
+			return 0;
+		db_frame_free(f);
+	}
+}
+
+int db_conn_readv(struct db_conn *c, struct iovec *iov, int iovcnt)
+{
+	char what[64];
+	size_t len = 0;
+	int i, err;
+
+	for (i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
+	if (!c->inline_rx || len > c->rx_pending)
+		return db_error(-EINVAL, "transport: read of %zu bytes, %u left in the frame",
+				len, c->rx_pending);
+	err = sticky(c);
+	if (err)
+		return err;
+	snprintf(what, sizeof(what), "frame %s", db_frame_name(c->direct_type));
+	err = rx_readv(c, iov, iovcnt, false, what);
+	if (err)
+		return fail_here(c, err);
+	c->rx_pending -= (uint32_t)len;
+	return 0;
+}
+
+int db_conn_read(struct db_conn *c, void *buf, size_t len)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+
+	return db_conn_readv(c, &iov, 1);
+}
+
 int db_conn_recv(struct db_conn *c, struct db_frame *f, uint64_t timeout_ns)
 {
 	uint64_t dl = db_now_ns() + timeout_ns;
 	int err = 0;
 
+	if (c->inline_rx)
+		return recv_inline(c, f, timeout_ns);
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
 		if (c->qlen) {
@@ -624,9 +826,14 @@ int db_conn_recv_msg(struct db_conn *c, struct db_proto_rx *st,
 {
 	int err = db_conn_recv(c, f, timeout_ns);
 
-	if (err)
-		return err;
-	err = db_proto_rx(st, f->h.type, f->payload, f->h.len, m);
+	return err ? err : db_conn_decode_msg(c, st, f, m);
+}
+
+int db_conn_decode_msg(struct db_conn *c, struct db_proto_rx *st,
+		       struct db_frame *f, struct db_msg *m)
+{
+	int err = db_proto_rx(st, f->h.type, f->payload, f->h.len, m);
+
 	if (!err && m->type == DB_FR_ERROR)
 		err = db_error(-ECONNABORTED, "the %s reported: %.*s", peer_name(c),
 			       (int)m->error.len, m->error.text);
@@ -689,6 +896,20 @@ static void stop_hb(struct db_conn *c)
 	}
 }
 
+/* Inline: read and drop whatever comes until the peer's FIN or dl. */
+static void drain_inline(struct db_conn *c, uint64_t dl)
+{
+	uint8_t buf[4096];
+	ssize_t n;
+
+	while (db_now_ns() < dl && !db_interrupted) {
+		n = recv(c->fd, buf, sizeof(buf), 0);	/* at most a slice */
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+			       errno != EINTR))
+			break;
+	}
+}
+
 void db_conn_finish(struct db_conn *c, uint64_t linger_ns)
 {
 	uint64_t dl = db_now_ns() + linger_ns;
@@ -700,6 +921,11 @@ void db_conn_finish(struct db_conn *c, uint64_t linger_ns)
 	pthread_mutex_lock(&c->wlock);
 	shutdown(c->fd, SHUT_WR);
 	pthread_mutex_unlock(&c->wlock);
+	if (c->inline_rx) {
+		drain_inline(c, dl);
+		db_conn_close(c);
+		return;
+	}
 	pthread_mutex_lock(&c->lock);
 	while (c->rx_started && !c->rx_done) {
 		/* drop what nobody will read, so the receiver is not blocked */

@@ -56,6 +56,8 @@ int db_tcp_accept(int lfd, uint64_t timeout_ns, int *fd);
 int db_tcp_connect(const char *addr, uint64_t timeout_ns, int *fd);
 
 #define DB_CONN_QLEN 8
+/* Pieces of one frame's payload in db_conn_sendv(). */
+#define DB_CONN_IOV_MAX 512
 
 struct db_frame {
 	struct db_frame_hdr h;
@@ -90,6 +92,11 @@ struct db_conn {
 
 	pthread_t rx_thr, hb_thr;
 	bool rx_started, hb_started;
+
+	/* inline receive (db_conn_open_inline): no receive thread */
+	bool inline_rx;
+	uint16_t direct_type;		/* its payload is left to the caller */
+	uint32_t rx_pending;		/* payload bytes the caller still owes */
 };
 
 /*
@@ -98,6 +105,32 @@ struct db_conn {
  */
 int db_conn_open(struct db_conn *c, int fd, enum db_role self,
 		 uint64_t timeout_ns);
+/*
+ * The same without a receive thread, for a side that does nothing but
+ * receive: db_conn_recv() reads the next frame in the calling thread
+ * (heartbeats swallowed, the peer's silence and the timeout watched as
+ * the thread would). Frames of type direct_type come with f->payload
+ * NULL: the caller reads their f->h.len payload bytes itself, with
+ * db_conn_read()/db_conn_readv(), straight where they belong, before it
+ * asks for the next frame.
+ */
+int db_conn_open_inline(struct db_conn *c, int fd, enum db_role self,
+			uint64_t timeout_ns, uint16_t direct_type);
+/*
+ * Inline connections: read the next len payload bytes of the current
+ * direct_type frame into buf, or into what iov describes (the array is
+ * consumed). Errors are sticky, as the receive thread's.
+ */
+int db_conn_read(struct db_conn *c, void *buf, size_t len);
+int db_conn_readv(struct db_conn *c, struct iovec *iov, int iovcnt);
+/*
+ * Fixed socket buffers of 'bytes' (instead of the kernel's autotuning),
+ * for the send and/or the receive side. The migration asks for
+ * DB_CONN_BUFFER_BYTES on an unlimited link: fewer, larger copies and
+ * wakeups (docs/performance.md).
+ */
+#define DB_CONN_BUFFER_BYTES (4 << 20)
+void db_conn_set_buffers(struct db_conn *c, int bytes, bool send, bool recv);
 /* Pace every following byte at rate bytes/s (0: unlimited). */
 void db_conn_set_rate(struct db_conn *c, uint64_t rate_bytes_per_s);
 /* Send one frame whose payload is the concatenation of iov. */
@@ -108,16 +141,23 @@ int db_conn_send(struct db_conn *c, uint16_t type, const void *p, size_t len);
  * Next frame other than a heartbeat, waiting up to timeout_ns: 0 with *f
  * filled (free it with db_frame_free), -EAGAIN if none came in time, or
  * the connection's sticky error (queued frames are delivered first).
+ * Inline connections: see db_conn_open_inline().
  */
 int db_conn_recv(struct db_conn *c, struct db_frame *f, uint64_t timeout_ns);
 void db_frame_free(struct db_frame *f);
+/*
+ * db_proto_rx() on a frame from db_conn_recv(): the peer's ERROR
+ * (-ECONNABORTED) and CANCEL (-ECANCELED) become errors carrying their
+ * text; f is freed on error.
+ */
+int db_conn_decode_msg(struct db_conn *c, struct db_proto_rx *st,
+		       struct db_frame *f, struct db_msg *m);
 /* Send a frame and tell the protocol state machine st about it. */
 int db_conn_send_msg(struct db_conn *c, struct db_proto_rx *st, uint16_t type,
 		     const void *p, size_t len);
 /*
- * db_conn_recv() and then db_proto_rx(): a decoded frame that may come
- * now, or an error. The peer's ERROR (-ECONNABORTED) and CANCEL
- * (-ECANCELED) become errors carrying their text; f is freed on error.
+ * db_conn_recv() and then db_conn_decode_msg(): a decoded frame that may
+ * come now, or an error.
  */
 int db_conn_recv_msg(struct db_conn *c, struct db_proto_rx *st,
 		     struct db_frame *f, struct db_msg *m, uint64_t timeout_ns);
