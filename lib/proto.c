@@ -341,7 +341,7 @@ static int decode_hello(const uint8_t *p, uint32_t len, struct db_hello *h)
 static int decode_pages(const uint8_t *p, uint32_t len, struct db_msg *m)
 {
 	uint32_t count = db_get32(p), i, nonzero = 0;
-	uint64_t d;
+	uint64_t d, prev = 0;
 
 	if (db_get32(p + 4))
 		return bad(DB_FR_PAGES, "reserved field is not zero");
@@ -358,6 +358,13 @@ static int decode_pages(const uint8_t *p, uint32_t len, struct db_msg *m)
 			return db_error(-EPROTO,
 					"frame PAGES: descriptor %u has reserved bits set (0x%016llx)",
 					i, (unsigned long long)d);
+		/* ascending: a page at most once, data straight into place */
+		if (i && (d & DB_PAGE_DESC_PAGE_MASK) <= prev)
+			return db_error(-EPROTO,
+					"frame PAGES: descriptor %u (page %llu) does not follow page %llu in ascending order",
+					i, (unsigned long long)(d & DB_PAGE_DESC_PAGE_MASK),
+					(unsigned long long)prev);
+		prev = d & DB_PAGE_DESC_PAGE_MASK;
 		if (!(d & DB_PAGE_DESC_ZERO))
 			nonzero++;
 	}

@@ -205,6 +205,21 @@ Test(proto, pages_sizes_are_validated)
 	assert_msg("reserved bits");
 }
 
+Test(proto, pages_come_once_in_ascending_order)
+{
+	uint64_t pg[3] = { 4, 4, 2 };
+	bool zero[3] = { false, true, false };
+	struct db_msg m;
+	size_t n = pages(buf, pg, zero, 2);
+
+	/* a page twice would make the result depend on the order of writes */
+	cr_assert_eq(db_msg_decode(DB_FR_PAGES, buf, (uint32_t)n, &m), -EPROTO);
+	assert_msg("descriptor 1 (page 4) does not follow page 4 in ascending order");
+	n = pages(buf, pg + 1, zero + 1, 2);
+	cr_assert_eq(db_msg_decode(DB_FR_PAGES, buf, (uint32_t)n, &m), -EPROTO);
+	assert_msg("(page 2) does not follow page 4");
+}
+
 Test(proto, page_numbers_stay_inside_ram)
 {
 	struct db_proto_rx st;
