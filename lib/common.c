@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Clocks, per-thread error messages, parsers, hashing. */
+/* Clocks, per-thread error messages, parsers. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -10,9 +10,6 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
-
-#define XXH_INLINE_ALL
-#include <xxhash.h>
 
 #include "dirtybench/common.h"
 
@@ -278,19 +275,6 @@ int db_write_file(const char *path, const char *s)
 		err = -EIO;
 	close(fd);
 	return err;
-}
-
-uint64_t db_hash64(const void *p, size_t len)
-{
-	return XXH3_64bits(p, len);
-}
-
-struct db_hash128 db_hash128(const void *p, size_t len)
-{
-	XXH128_hash_t h = XXH3_128bits(p, len);
-	struct db_hash128 r = { .hi = h.high64, .lo = h.low64 };
-
-	return r;
 }
 
 void db_hash128_str(struct db_hash128 h, char out[33])

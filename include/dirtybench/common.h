@@ -86,6 +86,17 @@ struct db_hash128 {
 	uint64_t hi, lo;
 };
 struct db_hash128 db_hash128(const void *p, size_t len);
+/*
+ * The same checksum piece by piece: db_hash128_end() returns the value
+ * db_hash128() gives for the concatenation of everything added (and frees
+ * the state); db_hash128_zeros() adds len zero bytes without reading any
+ * memory for them. begin returns NULL when out of memory.
+ */
+struct db_hash128_state;
+struct db_hash128_state *db_hash128_begin(void);
+void db_hash128_add(struct db_hash128_state *st, const void *p, size_t len);
+void db_hash128_zeros(struct db_hash128_state *st, size_t len);
+struct db_hash128 db_hash128_end(struct db_hash128_state *st);
 /* "0123...": 32 hex digits + NUL. */
 void db_hash128_str(struct db_hash128 h, char out[33]);
 
