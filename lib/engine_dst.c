@@ -10,17 +10,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "dirtybench/bitmap.h"
 #include "dirtybench/common.h"
 #include "dirtybench/dirtyram.h"
 #include "dirtybench/ram.h"
+#include "compat.h"
 #include "engine.h"
+#include "mmtrack.h"
 #include "proto.h"
 #include "transport.h"
 
 #define ANSWER_TIMEOUT_NS (30000000000ull)
+#define BATCH DB_PROTO_BATCH_PAGES
+#define PAGEMAP_RUN 4096	/* pagemap entries read at a time */
 
 struct db_dest {
 	const struct db_run_config *cfg;
@@ -38,7 +43,10 @@ struct db_dest {
 	uint8_t *state;
 	uint32_t state_len;
 	uint64_t ready_at, verified_at, resumed_at;
-	struct db_hash128 src_sum;
+	struct db_hash128 src_sum, dst_sum;
+	bool have_dst_sum;
+	uint8_t prefix[8 + 8 * BATCH];	/* a PAGES frame's count and descriptors */
+	struct iovec iov[BATCH];	/* where its data goes */
 };
 
 static int send_msg(struct db_dest *d, uint16_t type, const void *p, size_t len)
@@ -46,15 +54,24 @@ static int send_msg(struct db_dest *d, uint16_t type, const void *p, size_t len)
 	return db_conn_send_msg(&d->conn, &d->rx, type, p, len);
 }
 
-/* Next validated frame from the source; the connection watches liveness. */
+static int recv_pages(struct db_dest *d, struct db_frame *f, struct db_msg *m);
+
+/*
+ * Next validated frame from the source; the connection watches liveness.
+ * A PAGES frame is applied on the way (see recv_pages()).
+ */
 static int next_msg(struct db_dest *d, struct db_frame *f, struct db_msg *m)
 {
 	int err;
 
 	do
-		err = db_conn_recv_msg(&d->conn, &d->rx, f, m, 1000000000ull);
+		err = db_conn_recv(&d->conn, f, 1000000000ull);
 	while (err == -EAGAIN);
-	return err;
+	if (err)
+		return err;
+	if (f->h.type == DB_FR_PAGES)
+		return recv_pages(d, f, m);
+	return db_conn_decode_msg(&d->conn, &d->rx, f, m);
 }
 
 /* "key=value" out of the HELLO's configuration text. */
@@ -112,29 +129,81 @@ static int on_hello(struct db_dest *d, const struct db_msg *m)
 	return send_msg(d, DB_FR_HELLO_ACK, ack, sizeof(ack));
 }
 
-static void apply_pages(struct db_dest *d, const struct db_msg *m)
+/*
+ * A PAGES frame, its payload still in the socket: read and validate the
+ * count and the descriptors first (phase, page numbers, sizes), then
+ * receive the data straight into guest RAM, one iovec per run of
+ * consecutive pages, with no copy in between. Zero pages carry no data;
+ * a fresh mapping reads as zero, so only pages that got data before are
+ * cleared.
+ */
+/*
+ * Fault in [p, p + len) for writing, in one call: here a fault taken
+ * inside the copy of recv() costs far more than the same fault taken by
+ * MADV_POPULATE_WRITE (figures in docs/performance.md). Best effort: a
+ * kernel without it leaves the faults to the copy.
+ */
+static void populate(uint8_t *p, size_t len)
 {
-	const uint8_t *data = m->pages.data;
-	uint64_t page;
-	uint32_t i;
-	bool zero;
+	if (len)
+		madvise(p, len, MADV_POPULATE_WRITE);
+}
 
+static int recv_pages(struct db_dest *d, struct db_frame *f, struct db_msg *m)
+{
+	uint32_t len = f->h.len, n = 8, i, k = 0;
+	uint8_t *at, *end = NULL, *fresh = NULL;
+	size_t nfresh = 0;
+	uint64_t page;
+	bool zero;
+	int err;
+
+	err = db_conn_read(&d->conn, d->prefix, n);
+	if (!err) {
+		/* no more than the frame holds, no more than a batch */
+		n = (uint32_t)DB_MIN(8 + 8ull * DB_MIN(db_get32(d->prefix), BATCH), len);
+		err = db_conn_read(&d->conn, d->prefix + 8, n - 8);
+	}
+	if (!err)
+		err = db_proto_rx(&d->rx, DB_FR_PAGES, d->prefix, len, m);
+	if (err)
+		return err;
 	for (i = 0; i < m->pages.count; i++) {
 		db_pages_entry(m, i, &page, &zero);
+		at = d->ram.base + page * DB_PAGE_SIZE;
 		if (zero) {
-			/* fresh mappings read as zero: touch only written pages */
 			if (db_bitmap_test(&d->present, page)) {
-				memset(d->ram.base + page * DB_PAGE_SIZE, 0, DB_PAGE_SIZE);
+				memset(at, 0, DB_PAGE_SIZE);
 				db_bitmap_clear(&d->present, page);
 			}
-			d->res->zero_pages++;
 			continue;
 		}
-		memcpy(d->ram.base + page * DB_PAGE_SIZE, data, DB_PAGE_SIZE);
-		db_bitmap_set(&d->present, page);
-		data += DB_PAGE_SIZE;
+		if (!db_bitmap_test(&d->present, page)) {
+			/* never written here: fault it in before the data comes */
+			if (nfresh && fresh + nfresh != at) {
+				populate(fresh, nfresh);
+				nfresh = 0;
+			}
+			if (!nfresh)
+				fresh = at;
+			nfresh += DB_PAGE_SIZE;
+			db_bitmap_set(&d->present, page);
+		}
+		if (at == end) {
+			d->iov[k - 1].iov_len += DB_PAGE_SIZE;
+		} else {
+			d->iov[k].iov_base = at;
+			d->iov[k++].iov_len = DB_PAGE_SIZE;
+		}
+		end = at + DB_PAGE_SIZE;
 	}
+	populate(fresh, nfresh);
+	err = k ? db_conn_readv(&d->conn, d->iov, (int)k) : 0;
+	if (err)
+		return err;
+	d->res->zero_pages += m->pages.count - m->pages.nonzero;
 	d->res->pages_sent += m->pages.count;
+	return 0;
 }
 
 /* Ask the source for n hashes of 'kind' from 'first'; f holds the answer. */
@@ -217,6 +286,50 @@ static void run_tail(struct db_dest *d)
 		db_sleep_ns(DB_MIN(end - now, 20000000ull));
 }
 
+/*
+ * The xxh3-128 of the whole RAM, the same value as db_hash128(), without
+ * touching pages this process never wrote: a private anonymous page that
+ * is neither present nor swapped out reads as zero (the kernel's word,
+ * from pagemap), so zeros from a static page are hashed in its place. A
+ * mostly-zero guest is verified without faulting its RAM in.
+ */
+static int hash_ram(struct db_dest *d, struct db_hash128 *out)
+{
+	struct db_hash128_state *hs = db_hash128_begin();
+	uint64_t pm[PAGEMAP_RUN];
+	size_t p, n, j, run;
+	bool hole;
+	int fd = -1;
+
+	if (!hs)
+		return db_error(-ENOMEM, "destination: no memory to hash the RAM");
+	if (d->ram.backing != DB_BACKING_MEMFD)
+		fd = db_pagemap_open(0);
+	for (p = 0; p < d->npages; p += n) {
+		n = DB_MIN((size_t)PAGEMAP_RUN, d->npages - p);
+		if (fd < 0 || db_pagemap_read(fd, db_ram_page(&d->ram, p), n, pm)) {
+			db_hash128_add(hs, db_ram_page(&d->ram, p), n * DB_PAGE_SIZE);
+			continue;
+		}
+		for (j = 0; j < n; j += run) {
+			hole = !(pm[j] & (DB_PM_PRESENT | DB_PM_SWAP));
+			for (run = 1; j + run < n &&
+				      !(pm[j + run] & (DB_PM_PRESENT | DB_PM_SWAP)) == hole; run++)
+				;
+			if (hole)
+				db_hash128_zeros(hs, run * DB_PAGE_SIZE);
+			else
+				db_hash128_add(hs, db_ram_page(&d->ram, p + j),
+					       run * DB_PAGE_SIZE);
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	*out = db_hash128_end(hs);
+	d->have_dst_sum = true;
+	return 0;
+}
+
 static int verify_and_resume(struct db_dest *d)
 {
 	struct db_result *res = d->res;
@@ -227,7 +340,12 @@ static int verify_and_resume(struct db_dest *d)
 	uint64_t t0;
 	int err;
 
-	v.dst_sum = db_hash128(d->ram.base, d->size);
+	if (!d->have_dst_sum) {
+		err = hash_ram(d, &d->dst_sum);
+		if (err)
+			return err;
+	}
+	v.dst_sum = d->dst_sum;
 	v.equal = v.dst_sum.hi == d->src_sum.hi && v.dst_sum.lo == d->src_sum.lo;
 	if (!v.equal) {
 		err = locate(d, &v);
@@ -313,8 +431,7 @@ static int serve(struct db_dest *d)
 			err = send_msg(d, DB_FR_PONG, pong, sizeof(pong));
 			break;
 		}
-		case DB_FR_PAGES:
-			apply_pages(d, &m);
+		case DB_FR_PAGES:	/* applied by next_msg() */
 			break;
 		case DB_FR_ROUND_END:
 			d->res->rounds = m.round.round + 1;
@@ -327,6 +444,9 @@ static int serve(struct db_dest *d)
 				err = db_error(-ENOMEM, "destination: no memory for the state");
 			else
 				memcpy(d->state, m.state.data, m.state.len);
+			/* every page is in: hash while the source hashes its own */
+			if (!err)
+				err = hash_ram(d, &d->dst_sum);
 			break;
 		case DB_FR_END:
 			d->src_sum = m.end.sum;
@@ -351,12 +471,14 @@ int db_dest_serve(const struct db_run_config *cfg, int fd, struct db_result *res
 
 	d.ram.fd = -1;
 	db_proto_rx_init(&d.rx, DB_ROLE_DST);
-	err = db_conn_open(&d.conn, fd, DB_ROLE_DST, cfg->peer_timeout_ms * 1000000ull);
+	err = db_conn_open_inline(&d.conn, fd, DB_ROLE_DST,
+				  cfg->peer_timeout_ms * 1000000ull, DB_FR_PAGES);
 	if (err) {
 		close(fd);
 		return err;
 	}
 	d.conn_open = true;
+	db_conn_set_buffers(&d.conn, DB_CONN_BUFFER_BYTES, false, true);
 	err = serve(&d);
 	if (err) {
 		res->outcome = err == -ECANCELED ? DB_OUTCOME_CANCELLED : DB_OUTCOME_ABORTED;
