@@ -36,9 +36,11 @@ struct db_source {
 	bool wl_started, paused;
 	struct dr_access acc;
 	struct db_bitmap dirty;
-	uint8_t *data;			/* BATCH pages */
+	uint8_t *data;			/* BATCH pages (snapshot reads) */
 	uint8_t prefix[8 + 8 * BATCH];
 	uint64_t desc[BATCH];
+	struct iovec iov[1 + BATCH];	/* a PAGES frame: prefix, runs of data */
+	int niov;
 
 	struct db_conn conn;
 	bool conn_open;
@@ -310,29 +312,80 @@ static bool page_is_zero(const uint8_t *p)
 	return acc == 0;
 }
 
-static int read_pages(struct db_source *s, size_t first, size_t n, uint8_t *dst)
+/*
+ * Where pages [first, first+n) can be read: guest RAM itself, or, for a
+ * snapshot tracker, their round-start image read into buf.
+ */
+static int page_source(struct db_source *s, size_t first, size_t n, uint8_t *buf,
+		       uint8_t **out)
 {
 	int err;
 
 	if (!(s->tflags & DB_TRK_SNAPSHOT)) {
-		memcpy(dst, s->ram.base + first * DB_PAGE_SIZE, n * DB_PAGE_SIZE);
+		*out = s->ram.base + first * DB_PAGE_SIZE;
 		return 0;
 	}
-	err = db_tracker_snapshot_read(s->trk, first, n, dst);
+	err = db_tracker_snapshot_read(s->trk, first, n, buf);
 	if (err)
 		return db_error(err, "tracker %s: snapshot read of pages [%zu, +%zu): %s",
 				s->trk->name, first, n, db_strerror());
+	*out = buf;
 	return 0;
 }
 
-static int flush_batch(struct db_source *s, uint32_t nb, uint32_t nd)
+/* Append a page of data to the frame, merging it with the run before. */
+static void add_data(struct db_source *s, uint8_t *p)
 {
-	struct iovec iov[2] = {
-		{ s->prefix, db_enc_pages_prefix(s->prefix, nb, s->desc) },
-		{ s->data, (size_t)nd * DB_PAGE_SIZE },
-	};
+	struct iovec *last = &s->iov[s->niov - 1];
 
-	return db_conn_sendv(&s->conn, DB_FR_PAGES, iov, nd ? 2 : 1);
+	if (s->niov > 1 && (uint8_t *)last->iov_base + last->iov_len == p) {
+		last->iov_len += DB_PAGE_SIZE;
+		return;
+	}
+	s->iov[s->niov].iov_base = p;
+	s->iov[s->niov++].iov_len = DB_PAGE_SIZE;
+}
+
+/*
+ * One PAGES frame in one write: the descriptors, then the data straight
+ * from where it lies (guest RAM, or the snapshot buffer), no copy.
+ */
+static int flush_batch(struct db_source *s, uint32_t nb)
+{
+	int err;
+
+	s->iov[0].iov_base = s->prefix;
+	s->iov[0].iov_len = db_enc_pages_prefix(s->prefix, nb, s->desc);
+	err = db_conn_sendv(&s->conn, DB_FR_PAGES, s->iov, s->niov);
+	s->niov = 1;
+	return err;
+}
+
+/*
+ * After a round: a PING answered once the destination has applied every
+ * page sent before it. The switchover is decided (and the guest paused)
+ * only when nothing is in flight any more, so the last round's backlog
+ * never counts as downtime, and the round's bandwidth is what arrived.
+ */
+static int sync_dest(struct db_source *s)
+{
+	struct db_frame f;
+	struct db_msg m;
+	uint8_t ping[8];
+	uint64_t t1 = db_now_ns();
+	int err;
+
+	db_put64(ping, t1);
+	err = send_msg(s, DB_FR_PING, ping, sizeof(ping));
+	while (!err) {
+		err = wait_msg(s, &f, &m, ANSWER_TIMEOUT_NS, "PONG");
+		if (err)
+			break;
+		db_frame_free(&f);
+		if (m.time.t1 == t1)
+			break;
+	}
+	return err;
 }
 
 static bool past_deadline(const struct db_source *s)
@@ -358,10 +411,11 @@ static int send_round(struct db_source *s, struct db_round *rs, bool final,
 	uint64_t zero = 0, wire, q1;
 	size_t npages = s->ram.npages, i, run, k;
 	uint32_t nb = 0, nd = 0;
-	uint8_t hdr[24], *src, *dst;
+	uint8_t hdr[24], *src = NULL, *dst;
 	struct dr_stamp st;
 	int err;
 
+	s->niov = 1;
 	err = send_msg(s, DB_FR_ROUND_BEGIN, hdr,
 		       db_enc_round(hdr, DB_FR_ROUND_BEGIN, rs->round,
 				    final ? DB_ROUND_FINAL : 0, count, 0));
@@ -369,10 +423,9 @@ static int send_round(struct db_source *s, struct db_round *rs, bool final,
 		for (run = 1; nb + run < BATCH && i + run < npages &&
 			      db_bitmap_test(&s->dirty, i + run); run++)
 			;
-		err = read_pages(s, i, run, s->data + (size_t)nd * DB_PAGE_SIZE);
+		err = page_source(s, i, run, s->data + (size_t)nd * DB_PAGE_SIZE, &src);
 		if (err)
 			break;
-		src = s->data + (size_t)nd * DB_PAGE_SIZE;
 		for (k = 0; k < run; k++, src += DB_PAGE_SIZE) {
 			if (page_is_zero(src)) {
 				s->desc[nb++] = (i + k) | DB_PAGE_DESC_ZERO;
@@ -382,16 +435,21 @@ static int send_round(struct db_source *s, struct db_round *rs, bool final,
 			if (s->check_stamps && dr_stamp_read(src, &st) &&
 			    st.epoch > limit)
 				rs->snapshot_violations++;
-			dst = s->data + (size_t)nd * DB_PAGE_SIZE;
-			if (dst != src)
-				memmove(dst, src, DB_PAGE_SIZE);
+			dst = src;
+			if (s->tflags & DB_TRK_SNAPSHOT) {
+				/* keep the snapshot's data pages together */
+				dst = s->data + (size_t)nd * DB_PAGE_SIZE;
+				if (dst != src)
+					memmove(dst, src, DB_PAGE_SIZE);
+			}
+			add_data(s, dst);
 			s->desc[nb++] = i + k;
 			nd++;
 		}
 		i = db_bitmap_next(&s->dirty, i + run);
 		if (nb < BATCH)
 			continue;
-		err = flush_batch(s, nb, nd);
+		err = flush_batch(s, nb);
 		nb = nd = 0;
 		if (!err)
 			err = check_peer(s);
@@ -400,11 +458,13 @@ static int send_round(struct db_source *s, struct db_round *rs, bool final,
 			err = cancel_now(s, "time");
 	}
 	if (!err && nb)
-		err = flush_batch(s, nb, nd);
+		err = flush_batch(s, nb);
 	if (!err)
 		err = send_msg(s, DB_FR_ROUND_END, hdr,
 			       db_enc_round(hdr, DB_FR_ROUND_END, rs->round, 0,
 					    count, zero));
+	if (!err && !final)
+		err = sync_dest(s);
 	if (err)
 		return err;
 	rs->sent_pages = count;
@@ -772,6 +832,8 @@ int db_source_migrate(struct db_source *s, int fd, bool same_clock,
 		close(fd);
 	} else {
 		s->conn_open = true;
+		if (!s->cfg.bandwidth)	/* nothing to pace: large copies */
+			db_conn_set_buffers(&s->conn, DB_CONN_BUFFER_BYTES, true, false);
 		err = handshake(s, same_clock);
 	}
 	if (!err)
