@@ -87,7 +87,10 @@ struct pm_scan_arg {
 #define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
 #endif
 
-#ifndef MADV_POPULATE_WRITE		/* Linux < 5.14 headers */
+#ifndef MADV_POPULATE_READ		/* Linux < 5.14 headers */
+#define MADV_POPULATE_READ 22
+#endif
+#ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
 
