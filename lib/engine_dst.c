@@ -104,7 +104,14 @@ static int on_hello(struct db_dest *d, const struct db_msg *m)
 	d->npages = h->ram_bytes / DB_PAGE_SIZE;
 	d->chunk_pages = h->chunk_pages;
 	d->tail_ms = h->dest_tail_ms;
-	err = db_ram_create(&d->ram, h->ram_bytes, d->cfg->backing, 0);
+	/*
+	 * DIRTYBENCH_DEST_PREFAULT=1 faults the RAM in here, before the
+	 * pages come: `dirtybench perf` times the send path without the
+	 * first-touch cost that way (docs/performance.md).
+	 */
+	err = db_ram_create(&d->ram, h->ram_bytes, d->cfg->backing,
+			    getenv("DIRTYBENCH_DEST_PREFAULT") &&
+			    !strcmp(getenv("DIRTYBENCH_DEST_PREFAULT"), "1"));
 	if (err)
 		return db_error(err, "destination cannot map %s of guest RAM: %s",
 				db_fmt_bytes(h->ram_bytes, sz, sizeof(sz)),

@@ -157,8 +157,10 @@ int db_source_prepare(struct db_source **out, const struct db_run_config *cfg)
 		}
 	}
 	err = db_bitmap_init(&s->dirty, s->ram.npages);
-	s->data = malloc(BATCH * DB_PAGE_SIZE);
-	if (err || !s->data) {
+	/* only snapshot images are read into a buffer; RAM is sent in place */
+	if (s->tflags & DB_TRK_SNAPSHOT)
+		s->data = malloc(BATCH * DB_PAGE_SIZE);
+	if (err || ((s->tflags & DB_TRK_SNAPSHOT) && !s->data)) {
 		err = db_error(-ENOMEM, "source: no memory for the dirty bitmap");
 		goto fail;
 	}
@@ -250,6 +252,7 @@ static int handshake(struct db_source *s, bool same_clock)
 
 	h.config_len = (uint32_t)db_run_config_text(&s->cfg, text, sizeof(text));
 	h.src_now_ns = db_now_ns();
+	s->res->hello_mono_ns = h.src_now_ns;
 	len = db_enc_hello(buf, sizeof(buf), &h);
 	err = send_msg(s, DB_FR_HELLO, buf, len);
 	if (err)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -131,24 +132,29 @@ static int spawn_dest(const struct db_run_config *cfg, const char *self,
 	return err;
 }
 
-/* Wait for the destination to exit; kill it after timeout_ns. */
-static int reap(pid_t pid, uint64_t timeout_ns)
+/*
+ * Wait for the destination to exit; kill it after timeout_ns. Its peak
+ * RSS goes into *maxrss (bytes).
+ */
+static int reap(pid_t pid, uint64_t timeout_ns, uint64_t *maxrss)
 {
 	uint64_t t0 = db_now_ns();
+	struct rusage ru = { 0 };
 	int status = 0;
 	pid_t r;
 
 	for (;;) {
-		r = waitpid(pid, &status, WNOHANG);
+		r = wait4(pid, &status, WNOHANG, &ru);
 		if (r == pid || (r < 0 && errno != EINTR))
 			break;
 		if (db_now_ns() - t0 > timeout_ns) {
 			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
+			wait4(pid, &status, 0, &ru);
 			break;
 		}
 		db_sleep_ns(10000000ull);
 	}
+	*maxrss = (uint64_t)ru.ru_maxrss * 1024;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -187,7 +193,8 @@ out:
 		/* an aborted destination needs up to a peer timeout to notice */
 		if (err)
 			kill(pid, SIGTERM);
-		reap(pid, cfg->peer_timeout_ms * 1000000ull + 5000000000ull);
+		reap(pid, cfg->peer_timeout_ms * 1000000ull + 5000000000ull,
+		     &res->dst_maxrss_bytes);
 	}
 	db_source_destroy(src);
 	if (cfg->link == DB_LINK_NETNS) {
