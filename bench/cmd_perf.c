@@ -8,10 +8,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include "dirtybench/common.h"
 #include "cmd.h"
@@ -28,6 +30,12 @@ static const struct perf_section {
 	{ "migration",
 	  "the model check: sequential dirtyram at dirty rate / bandwidth = 0.5 under the sender's 320 Mbit/s token bucket, 64 MiB; measured rounds, bytes, downtime and total time against the analytical model's prediction",
 	  perf_migration },
+	{ "transfer",
+	  "the migration's own speed: 512 MiB of random RAM, idle, unlimited, loopback, against raw loopback TCP and memcpy measured now (T1); zero pages and a 4 GiB mostly-zero guest (T2); downtime against the last dirty set over the bandwidth (T6)",
+	  perf_transfer },
+	{ "memory",
+	  "resident memory of source and destination against guest RAM, and heap and RSS over 20 migrations in one process (T5)",
+	  perf_memory },
 };
 
 /* One table for the command line and --help. */
@@ -83,10 +91,12 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: dirtybench perf [OPTIONS]\n"
 		"\n"
-		"Measure the dirty-page trackers on this machine. Every figure stands next\n"
-		"to a reference measured in the same run, and the ratio between them is\n"
-		"what compares across machines. Times are wall-clock medians; RAM is\n"
-		"private anonymous memory with 4 KiB pages, faulted in before arming.\n"
+		"Measure the dirty-page trackers and the migration on this machine. Every\n"
+		"figure stands next to a reference measured in the same run, and the ratio\n"
+		"between them is what compares across machines; figures with a target say\n"
+		"whether they meet it. Times are wall-clock medians; tracker RAM is private\n"
+		"anonymous memory with 4 KiB pages, faulted in before arming. The machine's\n"
+		"load average is printed at the start and the end.\n"
 		"\n"
 		"Options:\n");
 	for (i = 0; i < DB_ARRAY_SIZE(opts); i++) {
@@ -111,6 +121,11 @@ static void usage(FILE *f)
 		"                     previous collect\n"
 		"  rounds, bytes_total, downtime_ns, total_time_ns\n"
 		"                     of one migration (section migration)\n"
+		"  migration_ns       HELLO to the destination resumed (its RAM set-up\n"
+		"                     and the RAM verification included)\n"
+		"  round0_bytes_per_s what round 0 delivered: its bytes over the time until\n"
+		"                     the destination had applied them\n"
+		"  *_rss_bytes, heap_*_bytes  peak resident set (VmHWM), heap in use\n"
 		"\nReferences:\n"
 		"  memcpy of ...      copying the same number of bytes in memory\n"
 		"  bare syscall       one getppid(2), the cheapest trip into the kernel\n"
@@ -118,31 +133,100 @@ static void usage(FILE *f)
 		"                     on RAM of the same size with the same pages written\n"
 		"  model, lambda L    the analytical pre-copy model's prediction for the\n"
 		"                     same migration (DESIGN.md)\n"
+		"  bare ... fault     the first write under the mechanism alone\n"
+		"  loopback TCP ...   one TCP stream over 127.0.0.1 between two processes,\n"
+		"                     1 MiB reads into a reused buffer, into memory written\n"
+		"                     before, or into fresh memory\n"
+		"\nTargets (TARGET column; VERDICT says pass, or short and by how much):\n"
+		"  T1 512 MiB migration <= 600 ms, round 0 >= 90%% of TCP into touched memory\n"
+		"  T2 a zero page costs its 8-byte descriptor only; a mostly-zero 4 GiB\n"
+		"     guest migrates in <= 500 ms without the destination touching it\n"
+		"  T3 collect <= 1.1 x the bare mechanism   T4 first write <= 1.1 x bare fault\n"
+		"  T5 source + destination peak RSS <= 2.2 x guest RAM, no heap or RSS growth\n"
+		"     over repeated migrations\n"
+		"  T6 downtime <= 1.2 x last dirty bytes / bandwidth + 5 ms\n"
 		"\nExamples:\n"
 		"  dirtybench perf\n"
 		"  dirtybench perf --sizes 64M --trackers uffd-async,fork-cow --json perf.json\n"
 		"  dirtybench perf --quick\n"
-		"\nExit status: 0 done, 2 bad usage, 3 a listed tracker or a RAM size is\n"
-		"not available here (with the reason).\n");
+		"\nExit status: 0 done (a target missed is a figure, not a failure), 2 bad\n"
+		"usage, 3 a listed tracker or a RAM size is not available here (with the\n"
+		"reason), 4 a migration of the transfer or memory section failed.\n");
 }
 
 /* A figure in the unit its name carries: _ns, bytes, or a plain count. */
 static void fmt_value(const char *figure, double v, char *buf, size_t len)
 {
+	if (v < 0) {	/* a growth that is a shrink */
+		buf[0] = '-';
+		fmt_value(figure, -v, buf + 1, len - 1);
+		return;
+	}
 	if (strstr(figure, "_ns"))
 		db_fmt_ns((uint64_t)v, buf, len);
+	else if (strstr(figure, "bytes_per_s"))
+		snprintf(buf, len, "%.2f GB/s", v / 1e9);
+	else if (strstr(figure, "bytes_per_") && strstr(figure, "page"))
+		snprintf(buf, len, "%.2f B", v);
 	else if (strstr(figure, "bytes"))
 		db_fmt_bytes((uint64_t)v, buf, len);
 	else
 		snprintf(buf, len, "%.0f", v);
 }
 
-int perf_add(struct perf_run *r, const char *subject, uint64_t ram_bytes,
-	     const char *figure, double value, const char *reference,
-	     double ref_value, const char *note)
+double perf_median(double *v, unsigned n)
+{
+	unsigned i, j;
+	double x;
+
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			x = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = x;
+		}
+	return n ? v[n / 2] : 0;
+}
+
+static const char *const cmp_ops[] = {
+	[PERF_VALUE_MAX] = "<=", [PERF_VALUE_MIN] = ">=",
+	[PERF_RATIO_MAX] = "ratio<=", [PERF_RATIO_MIN] = "ratio>=",
+};
+
+/* "<= 600.0 ms", "ratio<=1.10" */
+static void fmt_target(const struct perf_row *w, char *buf, size_t len)
+{
+	char v[32];
+
+	if (w->target.cmp == PERF_RATIO_MAX || w->target.cmp == PERF_RATIO_MIN) {
+		snprintf(buf, len, "%s%.2f", cmp_ops[w->target.cmp], w->target.limit);
+		return;
+	}
+	fmt_value(w->figure, w->target.limit, v, sizeof(v));
+	snprintf(buf, len, "%s %s", cmp_ops[w->target.cmp], v);
+}
+
+/* pass, and the margin: headroom (> 0) or how far short (< 0). */
+static void judge(struct perf_row *w)
+{
+	double x = w->value, lim = w->target.limit;
+
+	if (w->target.cmp == PERF_RATIO_MAX || w->target.cmp == PERF_RATIO_MIN)
+		x = w->ref_value > 0 ? w->value / w->ref_value : 0;
+	if (w->target.cmp == PERF_VALUE_MAX || w->target.cmp == PERF_RATIO_MAX)
+		w->margin = lim > 0 ? (lim - x) / lim : (x <= 0 ? 0 : -1);
+	else
+		w->margin = lim > 0 ? (x - lim) / lim : 0;
+	w->pass = w->margin >= 0;
+}
+
+int perf_add_target(struct perf_run *r, const char *subject, uint64_t ram_bytes,
+		    const char *figure, double value, const char *reference,
+		    double ref_value, const char *note,
+		    const struct perf_target *t)
 {
 	struct perf_row *row;
-	char ram[32], v[32], rv[32], ratio[32];
+	char ram[32], v[32], rv[32], ratio[32], tg[48] = "", verdict[32] = "";
 
 	if (r->nrows == r->cap) {
 		size_t cap = r->cap ? 2 * r->cap : 64;
@@ -173,6 +257,13 @@ int perf_add(struct perf_run *r, const char *subject, uint64_t ram_bytes,
 		printf("%-12s %-8s %s\n", subject, ram, note ? note : "");
 		return 0;
 	}
+	if (t && t->cmp != PERF_NO_TARGET) {
+		row->target = *t;
+		judge(row);
+		fmt_target(row, tg, sizeof(tg));
+		snprintf(verdict, sizeof(verdict), "%s %s%.0f%%", t->id,
+			 row->pass ? "pass +" : "SHORT ", fabs(row->margin) * 100);
+	}
 	fmt_value(figure, value, v, sizeof(v));
 	if (ref_value > 0) {
 		fmt_value(figure, ref_value, rv, sizeof(rv));
@@ -181,10 +272,20 @@ int perf_add(struct perf_run *r, const char *subject, uint64_t ram_bytes,
 		snprintf(rv, sizeof(rv), "-");
 		snprintf(ratio, sizeof(ratio), "-");
 	}
-	printf("%-12s %-8s %-17s %10s  %-30s %10s %9s\n", subject, ram, figure,
-	       v, reference ? reference : "-", rv, ratio);
+	printf("%-12s %-8s %-18s %10s  %-32s %10s %6s  %-13s %s\n", subject, ram,
+	       figure, v, reference ? reference : "-", rv, ratio, tg, verdict);
+	if (note && *note)
+		printf("%-12s %-8s   (%s)\n", "", "", note);
 	fflush(stdout);
 	return 0;
+}
+
+int perf_add(struct perf_run *r, const char *subject, uint64_t ram_bytes,
+	     const char *figure, double value, const char *reference,
+	     double ref_value, const char *note)
+{
+	return perf_add_target(r, subject, ram_bytes, figure, value, reference,
+			       ref_value, note, NULL);
 }
 
 static int parse_sizes(struct perf_run *r, const char *list)
@@ -227,21 +328,105 @@ static bool in_list(const char *list, const char *name)
 	return false;
 }
 
-static int write_json(const struct perf_run *r, const char *path)
+/* The 1, 5 and 15 minute load averages: the machine is shared. */
+static void read_load(double load[3])
 {
-	json_t *root, *secs, *sec = NULL, *rows = NULL, *row;
+	char buf[128];
+
+	load[0] = load[1] = load[2] = -1;
+	if (db_read_file("/proc/loadavg", buf, sizeof(buf)) > 0)
+		sscanf(buf, "%lf %lf %lf", &load[0], &load[1], &load[2]);
+}
+
+static json_t *json_load3(const double l[3])
+{
+	return json_pack("[f, f, f]", l[0], l[1], l[2]);
+}
+
+#define NTARGETS 6
+
+struct tsum {
+	unsigned rows, pass;
+	double worst;
+};
+
+static void sum_targets(const struct perf_run *r, struct tsum sum[NTARGETS])
+{
+	const struct perf_row *w;
+	size_t i;
+	int t;
+
+	memset(sum, 0, NTARGETS * sizeof(*sum));
+	for (i = 0; i < r->nrows; i++) {
+		w = &r->rows[i];
+		if (w->value < 0 || w->target.cmp == PERF_NO_TARGET ||
+		    sscanf(w->target.id, "T%d", &t) != 1 || t < 1 || t > NTARGETS)
+			continue;
+		if (!sum[t - 1].rows || w->margin < sum[t - 1].worst)
+			sum[t - 1].worst = w->margin;
+		sum[t - 1].rows++;
+		sum[t - 1].pass += w->pass;
+	}
+}
+
+static void print_summary(const struct perf_run *r, const double l0[3],
+			  const double l1[3])
+{
+	static const char *const what[NTARGETS] = {
+		"512 MiB migration time and round-0 speed",
+		"zero pages: no payload, 4 GiB mostly-zero guest",
+		"collect against the bare mechanism",
+		"first write against the bare fault",
+		"memory: peak RSS, no growth",
+		"downtime against the last dirty set",
+	};
+	struct tsum sum[NTARGETS];
+	int t;
+
+	sum_targets(r, sum);
+	printf("== targets (load average %.2f %.2f %.2f at the start, %.2f %.2f %.2f at the end)\n",
+	       l0[0], l0[1], l0[2], l1[0], l1[1], l1[2]);
+	for (t = 0; t < NTARGETS; t++) {
+		if (!sum[t].rows) {
+			printf("T%d %-50s not measured in this run\n", t + 1, what[t]);
+			continue;
+		}
+		printf("T%d %-50s %u/%u pass, %s %.0f%%\n", t + 1, what[t],
+		       sum[t].pass, sum[t].rows,
+		       sum[t].worst >= 0 ? "least headroom" : "short by up to",
+		       fabs(sum[t].worst) * 100);
+	}
+}
+
+static int write_json(const struct perf_run *r, const char *path,
+		      const double l0[3], const double l1[3])
+{
+	json_t *root, *secs, *sec = NULL, *rows = NULL, *row, *tg;
+	struct tsum sum[NTARGETS];
 	struct utsname u;
 	const char *cur = "";
+	char id[8];
 	size_t i;
-	int err = 0;
+	int err = 0, t;
 
 	uname(&u);
-	root = json_pack("{s:i, s:s, s:{s:s, s:s}}", "schema", 1, "kind",
-			 "dirtybench-perf", "host", "kernel", u.release,
-			 "machine", u.machine);
+	root = json_pack("{s:i, s:s, s:{s:s, s:s, s:i}, s:{s:o, s:o}}", "schema", 1,
+			 "kind", "dirtybench-perf", "host", "kernel", u.release,
+			 "machine", u.machine, "cpus", (int)sysconf(_SC_NPROCESSORS_ONLN),
+			 "load", "start", json_load3(l0), "end", json_load3(l1));
 	secs = json_array();
-	if (!root || !secs)
+	tg = json_array();
+	if (!root || !secs || !tg)
 		return -ENOMEM;
+	sum_targets(r, sum);
+	for (t = 0; t < NTARGETS; t++) {
+		snprintf(id, sizeof(id), "T%d", t + 1);
+		json_array_append_new(tg, json_pack("{s:s, s:i, s:i, s:o}", "id", id,
+						    "rows", (int)sum[t].rows, "pass",
+						    (int)sum[t].pass, "worst_margin",
+						    sum[t].rows ? json_real(sum[t].worst) : json_null()));
+	}
+	json_object_set_new(root, "targets", tg);
 	json_object_set_new(root, "sections", secs);
 	for (i = 0; i < r->nrows; i++) {
 		const struct perf_row *w = &r->rows[i];
@@ -257,14 +442,25 @@ static int write_json(const struct perf_run *r, const char *path)
 					"ram_bytes", (json_int_t)w->ram_bytes,
 					"skipped", w->note);
 		else
-			row = json_pack("{s:s, s:I, s:s, s:f, s:s, s:o, s:o}",
+			row = json_pack("{s:s, s:I, s:s, s:f, s:s, s:o, s:o, s:o, s:o, s:o}",
 					"subject", w->subject, "ram_bytes",
 					(json_int_t)w->ram_bytes, "figure", w->figure,
 					"value", w->value, "reference", w->reference,
 					"reference_value",
 					w->ref_value > 0 ? json_real(w->ref_value) : json_null(),
 					"ratio",
-					w->ref_value > 0 ? json_real(w->value / w->ref_value) : json_null());
+					w->ref_value > 0 ? json_real(w->value / w->ref_value) : json_null(),
+					"target",
+					w->target.cmp == PERF_NO_TARGET ? json_null() :
+					json_pack("{s:s, s:s, s:f}", "id", w->target.id,
+						  "test", cmp_ops[w->target.cmp],
+						  "limit", w->target.limit),
+					"pass",
+					w->target.cmp == PERF_NO_TARGET ? json_null() :
+					json_boolean(w->pass),
+					"margin",
+					w->target.cmp == PERF_NO_TARGET ? json_null() :
+					json_real(w->margin));
 		json_array_append_new(rows, row);
 	}
 	if (json_dump_file(root, path, JSON_INDENT(1) | JSON_PRESERVE_ORDER))
@@ -278,6 +474,7 @@ int cmd_perf(int argc, char **argv)
 	struct option lopts[DB_ARRAY_SIZE(opts) + 1];
 	struct perf_run r = { 0 };
 	const char *json = NULL, *only = NULL;
+	double load0[3], load1[3];
 	size_t i;
 	int c, rc = 0, err;
 
@@ -340,19 +537,28 @@ int cmd_perf(int argc, char **argv)
 		r.sizes[0] = 16u << 20;
 		r.nsizes = 1;
 	}
+	read_load(load0);
+	printf("load average at the start: %.2f %.2f %.2f (%ld CPUs)\n", load0[0],
+	       load0[1], load0[2], sysconf(_SC_NPROCESSORS_ONLN));
 	for (i = 0; i < DB_ARRAY_SIZE(sections); i++) {
 		if (!in_list(only, sections[i].name))
 			continue;
 		r.section = sections[i].name;
 		printf("== %s: %s\n", sections[i].name, sections[i].help);
-		printf("%-12s %-8s %-17s %10s  %-30s %10s %9s\n", "SUBJECT", "RAM",
-		       "FIGURE", "VALUE", "REFERENCE", "REF", "RATIO");
+		printf("%-12s %-8s %-18s %10s  %-32s %10s %6s  %-13s %s\n", "SUBJECT",
+		       "RAM", "FIGURE", "VALUE", "REFERENCE", "REF", "RATIO",
+		       "TARGET", "VERDICT");
 		c = sections[i].run(&r);
 		if (c && !rc)
 			rc = c;
+		if (c == DB_EXIT_USAGE)	/* bad usage: nothing else to measure */
+			break;
 	}
+	read_load(load1);
+	if (rc != DB_EXIT_USAGE)
+		print_summary(&r, load0, load1);
 	if (json) {
-		err = write_json(&r, json);
+		err = write_json(&r, json, load0, load1);
 		if (err) {
 			fprintf(stderr, "dirtybench perf: %s\n", db_strerror());
 			rc = rc ? rc : DB_EXIT_RESOURCE;

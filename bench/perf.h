@@ -12,6 +12,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* What a figure must do to meet its target (the numbered list). */
+enum perf_cmp {
+	PERF_NO_TARGET,
+	PERF_VALUE_MAX,		/* value <= limit */
+	PERF_VALUE_MIN,		/* value >= limit */
+	PERF_RATIO_MAX,		/* value / reference <= limit */
+	PERF_RATIO_MIN,		/* value / reference >= limit */
+};
+
+struct perf_target {
+	const char *id;		/* "T1" */
+	enum perf_cmp cmp;
+	double limit;		/* in the figure's unit, or a ratio */
+};
+
 struct perf_row {
 	char section[24];	/* "trackers" */
 	char subject[64];	/* "uffd-async" */
@@ -21,6 +36,9 @@ struct perf_row {
 	char reference[64];	/* "memcpy of 2.6 MiB" */
 	double ref_value;	/* same unit as value */
 	char note[160];		/* "skipped: ..." when value is absent */
+	struct perf_target target;	/* cmp PERF_NO_TARGET: none */
+	bool pass;
+	double margin;		/* > 0: headroom, < 0: short (fraction of the limit) */
 };
 
 struct perf_run {
@@ -39,9 +57,41 @@ struct perf_run {
 int perf_add(struct perf_run *r, const char *subject, uint64_t ram_bytes,
 	     const char *figure, double value, const char *reference,
 	     double ref_value, const char *note);
+/* The same with a target: the row says pass, or short and by how much. */
+int perf_add_target(struct perf_run *r, const char *subject, uint64_t ram_bytes,
+		    const char *figure, double value, const char *reference,
+		    double ref_value, const char *note,
+		    const struct perf_target *t);
+
+/* One migration's figures (times in ns, sizes in bytes). */
+struct perf_mig {
+	double total_ns;	/* HELLO to the destination resumed */
+	double verify_ns, downtime_ns;
+	double round0_ns, round0_bytes;	/* round 0 until applied */
+	double last_bytes;	/* the final round's bytes */
+	double bandwidth_bps;	/* bytes/s, measured over the rounds */
+	double bytes_total, pages, zero_pages;
+	unsigned rounds;
+	double src_rss, dst_rss;	/* peak resident set of each side */
+};
+
+struct db_run_config;
+/* The settings of `dirtybench run` with RAM size and workload; quiet. */
+int perf_config(struct db_run_config *cfg, const char *ram, const char *workload);
+/* "512M": a size as the options take it. */
+const char *mib(uint64_t bytes, char *buf, size_t len);
+/* A migration that did not complete: a row says why; exit status 4. */
+int perf_failed(struct perf_run *r, const char *subject, uint64_t ram);
+/* One `dirtybench run` migration; 0, or -errno with a message. */
+int perf_migrate(const struct db_run_config *cfg, struct perf_mig *m);
+
+/* Median of n values (sorts v). */
+double perf_median(double *v, unsigned n);
 
 /* The sections (bench/perf_*.c): 0, or an exit status. */
 int perf_trackers(struct perf_run *r);
 int perf_migration(struct perf_run *r);
+int perf_transfer(struct perf_run *r);
+int perf_memory(struct perf_run *r);
 
 #endif

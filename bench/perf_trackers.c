@@ -11,10 +11,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -45,20 +48,6 @@ struct size_ctx {
 
 static double syscall_ns;
 static uint64_t stamp;		/* every store writes a new value */
-
-static double median(double *v, unsigned n)
-{
-	unsigned i, j;
-	double x;
-
-	for (i = 1; i < n; i++)
-		for (j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			x = v[j];
-			v[j] = v[j - 1];
-			v[j - 1] = x;
-		}
-	return n ? v[n / 2] : 0;
-}
 
 static unsigned nreps(const struct perf_run *r, int i)
 {
@@ -119,7 +108,7 @@ static int size_setup(const struct perf_run *r, struct size_ctx *s, uint64_t siz
 		memcpy(dst, src, size);
 		v[k] = (double)(db_now_ns() - t0);
 	}
-	s->memcpy_ram_ns = median(v, 3);
+	s->memcpy_ram_ns = perf_median(v, 3);
 	for (p = 0; p < NPCT; p++) {
 		s->k[p] = DB_MAX((size_t)1, (size_t)((double)s->npages * pcts[p] / 100));
 		for (k = 0; k < MAX_REPS; k++) {
@@ -127,7 +116,7 @@ static int size_setup(const struct perf_run *r, struct size_ctx *s, uint64_t siz
 			memcpy(dst, src, s->k[p] * DB_PAGE_SIZE);
 			v[k] = (double)(db_now_ns() - t0);
 		}
-		s->memcpy_ns[p] = median(v, MAX_REPS);
+		s->memcpy_ns[p] = perf_median(v, MAX_REPS);
 	}
 	(void)r;
 	free(src);
@@ -159,11 +148,138 @@ struct bare_ops {
 	/* Write the pages, then time the mechanism alone. */
 	int (*measure)(struct bare *b, const size_t *pages, size_t k, double *ns);
 	void (*teardown)(struct bare *b);
+	/* Arm, then time the first write to each page: ns per page. */
+	int (*fault)(struct bare *b, const size_t *pages, size_t k, double *ns);
+	const char *fault_what;
 };
+
+/* Time one store to each of k pages: ns per page. */
+static double time_stores(uint8_t *base, const size_t *pages, size_t k);
+static pid_t idle_child(void);
+static void kill_child(pid_t pid);
 
 static void store(uint8_t *base, size_t page)
 {
 	*(volatile uint64_t *)(base + (page << DB_PAGE_SHIFT)) = ++stamp;
+}
+
+static double time_stores(uint8_t *base, const size_t *pages, size_t k)
+{
+	uint64_t t0 = db_now_ns();
+	size_t i;
+
+	for (i = 0; i < k; i++)
+		store(base, pages[i]);
+	return (double)(db_now_ns() - t0) / (double)k;
+}
+
+/* uffd-async: the kernel resolves the fault itself. */
+static int async_fault(struct bare *b, const size_t *pages, size_t k, double *ns)
+{
+	int err = db_uffd_wp(b->fd, b->ram.base, b->ram.size, true, false);
+
+	if (!err)
+		*ns = time_stores(b->ram.base, pages, k);
+	return err;
+}
+
+/* uffd-wp: a thread reads each fault and releases the page, waking the writer. */
+struct wp_handler {
+	int uffd, stopfd;
+};
+
+static void *wp_handler_main(void *arg)
+{
+	struct wp_handler *h = arg;
+	struct pollfd pfd[2] = { { .fd = h->uffd, .events = POLLIN },
+				 { .fd = h->stopfd, .events = POLLIN } };
+	struct uffd_msg msg[16];
+	ssize_t n, i;
+
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (pfd[1].revents)
+			break;
+		n = read(h->uffd, msg, sizeof(msg));
+		for (i = 0; i < n / (ssize_t)sizeof(msg[0]); i++)
+			db_uffd_wp(h->uffd,
+				   (void *)(uintptr_t)(msg[i].arg.pagefault.address &
+						       ~(uint64_t)(DB_PAGE_SIZE - 1)),
+				   DB_PAGE_SIZE, false, false);
+	}
+	return NULL;
+}
+
+static int wp_fault(struct bare *b, const size_t *pages, size_t k, double *ns)
+{
+	struct wp_handler h = { .uffd = b->fd };
+	uint64_t one = 1;
+	pthread_t thr;
+	int err;
+
+	h.stopfd = eventfd(0, EFD_CLOEXEC);
+	if (h.stopfd < 0)
+		return -errno;
+	err = -pthread_create(&thr, NULL, wp_handler_main, &h);
+	if (!err)
+		err = db_uffd_wp(b->fd, b->ram.base, b->ram.size, true, false);
+	if (!err)
+		*ns = time_stores(b->ram.base, pages, k);
+	if (write(h.stopfd, &one, sizeof(one)) < 0 && !err)
+		err = -errno;
+	pthread_join(thr, NULL);
+	close(h.stopfd);
+	return err;
+}
+
+/* mprotect: a SIGSEGV handler makes the page writable. */
+static void bare_segv(int sig, siginfo_t *si, void *uc)
+{
+	uintptr_t a = (uintptr_t)si->si_addr & ~(uintptr_t)(DB_PAGE_SIZE - 1);
+
+	if (mprotect((void *)a, DB_PAGE_SIZE, PROT_READ | PROT_WRITE))
+		abort();
+}
+
+static int mprotect_fault(struct bare *b, const size_t *pages, size_t k,
+			  double *ns)
+{
+	struct sigaction sa = { .sa_sigaction = bare_segv,
+				.sa_flags = SA_SIGINFO | SA_NODEFER }, old;
+	int err = 0;
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGSEGV, &sa, &old))
+		return -errno;
+	if (mprotect(b->ram.base, b->ram.size, PROT_READ))
+		err = -errno;
+	/* at most max_map_count / 2 scattered pages: as the tracker before it coalesces */
+	if (!err)
+		*ns = time_stores(b->ram.base, pages, DB_MIN(k, (size_t)30000));
+	if (mprotect(b->ram.base, b->ram.size, PROT_READ | PROT_WRITE) && !err)
+		err = -errno;
+	sigaction(SIGSEGV, &old, NULL);
+	return err;
+}
+
+/* fork-cow: the first write after a fork copies the page. */
+static int fork_fault(struct bare *b, const size_t *pages, size_t k, double *ns)
+{
+	pid_t child = idle_child();
+
+	if (child < 0)
+		return -errno;
+	*ns = time_stores(b->ram.base, pages, k);
+	kill_child(child);
+	return 0;
+}
+
+/* hash: nothing traps, a write is a store. */
+static int plain_fault(struct bare *b, const size_t *pages, size_t k, double *ns)
+{
+	*ns = time_stores(b->ram.base, pages, k);
+	return 0;
 }
 
 static int async_setup(struct bare *b)
@@ -393,18 +509,22 @@ static void no_teardown(struct bare *b)
 
 static const struct bare_ops bares[] = {
 	{ "uffd-async", "bare PAGEMAP_SCAN get+WP", async_setup, async_measure,
-	  uffd_teardown },
+	  uffd_teardown, async_fault, "bare WP_ASYNC fault" },
 	{ "uffd-wp", "bare UFFDIO_WRITEPROTECT", wp_setup, wp_measure,
-	  uffd_teardown },
+	  uffd_teardown, wp_fault, "bare uffd fault+release" },
 	{ "mprotect", "bare mprotect(RAM, RO)", mprotect_setup,
-	  mprotect_measure, mprotect_teardown },
+	  mprotect_measure, mprotect_teardown, mprotect_fault,
+	  "bare SIGSEGV+mprotect" },
 	{ "fork-cow", "bare fork+pagemap read", fork_setup, fork_measure,
-	  fork_teardown },
+	  fork_teardown, fork_fault, "bare COW fault after fork" },
 	{ "softdirty", "bare pagemap read+clear_refs", softdirty_setup,
-	  softdirty_measure, softdirty_teardown },
+	  softdirty_measure, softdirty_teardown, NULL, NULL },
 	{ "hash", "bare xxh3 of every page", hash_setup, hash_measure,
-	  no_teardown },
+	  no_teardown, plain_fault, "bare store" },
 };
+
+static const struct perf_target t3 = { "T3", PERF_RATIO_MAX, 1.1 };
+static const struct perf_target t4 = { "T4", PERF_RATIO_MAX, 1.1 };
 
 static const struct bare_ops *bare_find(const char *tracker)
 {
@@ -532,18 +652,28 @@ static int measure_tracker(struct perf_run *r, const char *spec,
 				bare = NULL;
 		}
 		if (pcts[p] == 10)
-			first_write = median(w, n);
+			first_write = perf_median(w, n);
 		snprintf(fig, sizeof(fig), "collect_ns@%g%%", pcts[p]);
 		snprintf(ref, sizeof(ref), "memcpy of %s",
 			 db_fmt_bytes(s->k[p] * DB_PAGE_SIZE, sz, sizeof(sz)));
-		v[0] = median(v, n);
+		v[0] = perf_median(v, n);
 		perf_add(r, spec, s->size, fig, v[0], ref, s->memcpy_ns[p], NULL);
 		if (bare)
-			perf_add(r, spec, s->size, fig, v[0], bare->what,
-				 median(m, n), NULL);
+			perf_add_target(r, spec, s->size, fig, v[0], bare->what,
+					perf_median(m, n), NULL, &t3);
 	}
 	perf_add(r, spec, s->size, "first_write_ns", first_write, "bare syscall",
 		 syscall_ns, NULL);
+	/* The first write again, against the mechanism's fault alone. */
+	if (bare && bare->fault) {
+		n = nreps(r, 2);
+		for (k = 0; k < n; k++)
+			if (bare->fault(&b, pages_at(s, 2), s->k[2], &m[k]))
+				break;
+		if (k == n)
+			perf_add_target(r, spec, s->size, "first_write_ns", first_write,
+					bare->fault_what, perf_median(m, n), NULL, &t4);
+	}
 	if (bare_find(spec))
 		bare_close(bare_find(spec), &b);
 	db_bitmap_free(&got);

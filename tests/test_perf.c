@@ -38,12 +38,30 @@ static int run(const char *args)
 	return WEXITSTATUS(st);
 }
 
+/* A row with a target says which, how it is judged, pass and margin. */
+static void assert_target(json_t *row, const char *id)
+{
+	json_t *t = json_object_get(row, "target");
+	const char *test = json_string_value(json_object_get(t, "test"));
+	const char *fig = json_string_value(json_object_get(row, "figure"));
+	double margin = json_number_value(json_object_get(row, "margin"));
+
+	cr_assert(json_is_object(t), "%s has a target", fig);
+	cr_assert_str_eq(json_string_value(json_object_get(t, "id")), id);
+	cr_assert(test && strchr("<r>", test[0]), "%s: test '%s'", fig, test);
+	cr_assert(json_is_number(json_object_get(t, "limit")));
+	cr_assert(json_is_boolean(json_object_get(row, "pass")), "%s: pass", fig);
+	cr_assert(json_is_number(json_object_get(row, "margin")), "%s: margin", fig);
+	cr_assert_eq(json_is_true(json_object_get(row, "pass")), margin >= 0,
+		     "%s: pass agrees with the margin %g", fig, margin);
+}
+
 Test(perf, quick_run_writes_json_with_references, .timeout = 120)
 {
 	char json_path[] = "/tmp/dirtybench-perf-XXXXXX", args[256];
 	json_error_t jerr;
 	json_t *root, *rows, *row;
-	size_t i, figures = 0, bare = 0;
+	size_t i, figures = 0, bare = 0, faults = 0;
 	int fd = mkstemp(json_path);
 
 	cr_assert_geq(fd, 0);
@@ -78,10 +96,81 @@ Test(perf, quick_run_writes_json_with_references, .timeout = 120)
 				   "%s %s: ratio is value / reference", subject, figure);
 		figures++;
 		bare += !strncmp(ref, "bare ", 5) && strstr(figure, "collect");
+		if (!strncmp(ref, "bare ", 5) && strcmp(ref, "bare syscall")) {
+			/* against the bare mechanism: 1.1 x at most (T3, T4) */
+			assert_target(row, strstr(figure, "collect") ? "T3" : "T4");
+			faults += !strcmp(figure, "first_write_ns");
+		} else {
+			cr_assert(json_is_null(json_object_get(row, "target")),
+				  "%s %s against %s has no target", subject, figure, ref);
+		}
 	}
-	/* arm, first write, 4 x (memcpy + bare mechanism) per tracker */
-	cr_assert_eq(figures, 2 * 10, "%zu rows for two trackers", figures);
+	/* arm, 2 x first write, 4 x (memcpy + bare mechanism) per tracker */
+	cr_assert_eq(figures, 2 * 11, "%zu rows for two trackers", figures);
 	cr_assert_eq(bare, 2 * 4, "each collect also against its bare mechanism");
+	cr_assert_eq(faults, 2, "each first write also against the bare fault");
+	json_decref(root);
+}
+
+/* The rows of section 'name' in a perf JSON document. */
+static json_t *section_rows(json_t *root, const char *name)
+{
+	json_t *sec;
+	size_t i;
+
+	json_array_foreach(json_object_get(root, "sections"), i, sec)
+		if (!strcmp(json_string_value(json_object_get(sec, "name")), name))
+			return json_object_get(sec, "rows");
+	cr_assert_fail("no section %s", name);
+	return NULL;
+}
+
+Test(perf, transfer_and_memory_rows_carry_their_targets, .timeout = 120)
+{
+	char json_path[] = "/tmp/dirtybench-perf-XXXXXX", args[256];
+	static const char *const ids[] = { "T1", "T2", "T5", "T6" };
+	const char *id;
+	json_error_t jerr;
+	json_t *root, *rows, *row, *load, *t;
+	size_t i, k, seen[DB_ARRAY_SIZE(ids)] = { 0 };
+	int fd = mkstemp(json_path);
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	snprintf(args, sizeof(args), "--quick --sections transfer,memory --json %s",
+		 json_path);
+	cr_assert_eq(run(args), 0, "perf --sections transfer,memory exits 0");
+	root = json_load_file(json_path, 0, &jerr);
+	unlink(json_path);
+	cr_assert(root, "perf wrote valid JSON: %s", jerr.text);
+	/* the machine's load, for reading the figures later */
+	load = json_object_get(root, "load");
+	cr_assert_eq(json_array_size(json_object_get(load, "start")), 3);
+	cr_assert_eq(json_array_size(json_object_get(load, "end")), 3);
+	cr_assert_eq(json_array_size(json_object_get(root, "targets")), 6,
+		     "a summary line per target");
+	for (k = 0; k < 2; k++) {
+		rows = section_rows(root, k ? "memory" : "transfer");
+		cr_assert_gt(json_array_size(rows), 0);
+		json_array_foreach(rows, i, row) {
+			cr_assert(json_is_string(json_object_get(row, "figure")),
+				  "row %zu: %s", i,
+				  json_string_value(json_object_get(row, "skipped")));
+			cr_assert_gt(json_number_value(json_object_get(row, "value")), -1e12);
+			t = json_object_get(row, "target");
+			if (json_is_null(t))
+				continue;
+			id = json_string_value(json_object_get(t, "id"));
+			assert_target(row, id);
+			for (size_t j = 0; j < DB_ARRAY_SIZE(ids); j++)
+				seen[j] += !strcmp(id, ids[j]);
+		}
+	}
+	for (k = 0; k < DB_ARRAY_SIZE(ids); k++)
+		cr_assert_gt(seen[k], 0, "a row for target %s", ids[k]);
+	cr_assert_geq(seen[1], 3, "T2: time, bytes per zero page, destination RSS");
+	cr_assert_geq(seen[2], 3, "T5: peak RSS, heap growth, RSS growth");
+	cr_assert_geq(seen[3], 3, "T6: idle, busy, under a bandwidth limit");
 	json_decref(root);
 }
 
