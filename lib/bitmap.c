@@ -34,13 +34,39 @@ void db_bitmap_fill(struct db_bitmap *b)
 	db_bitmap_set_range(b, 0, b->nbits);
 }
 
-size_t db_bitmap_count(const struct db_bitmap *b)
+static size_t count_words(const uint64_t *w, size_t nw)
 {
 	size_t i, n = 0;
 
-	for (i = 0; i < DB_BITMAP_WORDS(b->nbits); i++)
-		n += (size_t)__builtin_popcountll(b->words[i]);
+	for (i = 0; i < nw; i++)
+		n += (size_t)__builtin_popcountll(w[i]);
 	return n;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/*
+ * The baseline x86-64 has no POPCNT instruction: the builtin then calls
+ * a libgcc routine per word, which made counting 1 GiB's bitmap cost tens
+ * of microseconds. Every x86 CPU of the last 15 years has it.
+ */
+__attribute__((target("popcnt")))
+static size_t count_words_popcnt(const uint64_t *w, size_t nw)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < nw; i++)
+		n += (size_t)__builtin_popcountll(w[i]);
+	return n;
+}
+#endif
+
+size_t db_bitmap_count(const struct db_bitmap *b)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (__builtin_cpu_supports("popcnt"))
+		return count_words_popcnt(b->words, DB_BITMAP_WORDS(b->nbits));
+#endif
+	return count_words(b->words, DB_BITMAP_WORDS(b->nbits));
 }
 
 void db_bitmap_or(struct db_bitmap *dst, const struct db_bitmap *src)

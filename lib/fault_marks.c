@@ -59,7 +59,14 @@ void db_marks_take(struct db_marks *m, struct db_bitmap *dirty)
 
 	if (atomic_exchange(&m->all, 0))
 		db_bitmap_fill(dirty);
+	/*
+	 * A locked exchange only where a mark is: a word found empty may be
+	 * marked right after, and then stays for the next take, just as an
+	 * exchange that came first would have left it (the recheck of
+	 * fault_marks.h covers both). Few pages dirty: few exchanges.
+	 */
 	for (w = 0; w < DB_BITMAP_WORDS(m->bits.nbits); w++)
-		dirty->words[w] |= db_bitmap_xchg_word(&m->bits, w);
+		if (__atomic_load_n(&m->bits.words[w], __ATOMIC_RELAXED))
+			dirty->words[w] |= db_bitmap_xchg_word(&m->bits, w);
 	atomic_fetch_add(&m->rearms, 1);
 }
