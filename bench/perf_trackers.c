@@ -26,6 +26,7 @@
 
 #include "dirtybench/common.h"
 #include "dirtybench/tracker.h"
+#include "../vmm-shims/stage2/stage2.h"
 #include "mmtrack.h"
 #include "perf.h"
 
@@ -139,6 +140,13 @@ struct bare {
 	struct page_region *vec;
 	struct db_bitmap bm;
 	uint64_t *buf;
+	/* the minimal fault handling: a uffd reader thread, a SIGSEGV handler */
+	pthread_t thr;
+	int stopfd;
+	struct sigaction old_segv;
+	bool handler;
+	struct s2_vm *vm;	/* the stage-2 model, driven directly */
+	unsigned slot;
 };
 
 struct bare_ops {
@@ -183,84 +191,24 @@ static int async_fault(struct bare *b, const size_t *pages, size_t k, double *ns
 	return err;
 }
 
-/* uffd-wp: a thread reads each fault and releases the page, waking the writer. */
-struct wp_handler {
-	int uffd, stopfd;
-};
-
-static void *wp_handler_main(void *arg)
-{
-	struct wp_handler *h = arg;
-	struct pollfd pfd[2] = { { .fd = h->uffd, .events = POLLIN },
-				 { .fd = h->stopfd, .events = POLLIN } };
-	struct uffd_msg msg[16];
-	ssize_t n, i;
-
-	for (;;) {
-		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
-			break;
-		if (pfd[1].revents)
-			break;
-		n = read(h->uffd, msg, sizeof(msg));
-		for (i = 0; i < n / (ssize_t)sizeof(msg[0]); i++)
-			db_uffd_wp(h->uffd,
-				   (void *)(uintptr_t)(msg[i].arg.pagefault.address &
-						       ~(uint64_t)(DB_PAGE_SIZE - 1)),
-				   DB_PAGE_SIZE, false, false);
-	}
-	return NULL;
-}
-
+/* uffd-wp: the handler thread releases the page (and wakes the writer). */
 static int wp_fault(struct bare *b, const size_t *pages, size_t k, double *ns)
 {
-	struct wp_handler h = { .uffd = b->fd };
-	uint64_t one = 1;
-	pthread_t thr;
-	int err;
+	int err = db_uffd_wp(b->fd, b->ram.base, b->ram.size, true, false);
 
-	h.stopfd = eventfd(0, EFD_CLOEXEC);
-	if (h.stopfd < 0)
-		return -errno;
-	err = -pthread_create(&thr, NULL, wp_handler_main, &h);
-	if (!err)
-		err = db_uffd_wp(b->fd, b->ram.base, b->ram.size, true, false);
 	if (!err)
 		*ns = time_stores(b->ram.base, pages, k);
-	if (write(h.stopfd, &one, sizeof(one)) < 0 && !err)
-		err = -errno;
-	pthread_join(thr, NULL);
-	close(h.stopfd);
 	return err;
 }
 
-/* mprotect: a SIGSEGV handler makes the page writable. */
-static void bare_segv(int sig, siginfo_t *si, void *uc)
-{
-	uintptr_t a = (uintptr_t)si->si_addr & ~(uintptr_t)(DB_PAGE_SIZE - 1);
-
-	if (mprotect((void *)a, DB_PAGE_SIZE, PROT_READ | PROT_WRITE))
-		abort();
-}
-
+/* mprotect: the SIGSEGV handler makes the page writable. */
 static int mprotect_fault(struct bare *b, const size_t *pages, size_t k,
 			  double *ns)
 {
-	struct sigaction sa = { .sa_sigaction = bare_segv,
-				.sa_flags = SA_SIGINFO | SA_NODEFER }, old;
-	int err = 0;
-
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGSEGV, &sa, &old))
-		return -errno;
 	if (mprotect(b->ram.base, b->ram.size, PROT_READ))
-		err = -errno;
-	/* at most max_map_count / 2 scattered pages: as the tracker before it coalesces */
-	if (!err)
-		*ns = time_stores(b->ram.base, pages, DB_MIN(k, (size_t)30000));
-	if (mprotect(b->ram.base, b->ram.size, PROT_READ | PROT_WRITE) && !err)
-		err = -errno;
-	sigaction(SIGSEGV, &old, NULL);
-	return err;
+		return -errno;
+	*ns = time_stores(b->ram.base, pages, k);
+	return 0;
 }
 
 /* fork-cow: the first write after a fork copies the page. */
@@ -275,9 +223,17 @@ static int fork_fault(struct bare *b, const size_t *pages, size_t k, double *ns)
 	return 0;
 }
 
-/* hash: nothing traps, a write is a store. */
+static int hash_measure(struct bare *b, const size_t *pages, size_t k, double *ns);
+
+/*
+ * hash: nothing traps, a write is a store; after a pass over all pages,
+ * as the tracker's writes come after its collect.
+ */
 static int plain_fault(struct bare *b, const size_t *pages, size_t k, double *ns)
 {
+	double pass;
+
+	hash_measure(b, pages, 0, &pass);
 	*ns = time_stores(b->ram.base, pages, k);
 	return 0;
 }
@@ -312,29 +268,57 @@ static int async_measure(struct bare *b, const size_t *pages, size_t k, double *
 	return err;
 }
 
+/* The least a uffd-wp fault needs: read it, release the page, wake. */
+static void *wp_handler_main(void *arg)
+{
+	struct bare *b = arg;
+	struct pollfd pfd[2] = { { .fd = b->fd, .events = POLLIN },
+				 { .fd = b->stopfd, .events = POLLIN } };
+	struct uffd_msg msg[16];
+	ssize_t n, i;
+
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (pfd[1].revents)
+			break;
+		n = read(b->fd, msg, sizeof(msg));
+		for (i = 0; i < n / (ssize_t)sizeof(msg[0]); i++)
+			db_uffd_wp(b->fd,
+				   (void *)(uintptr_t)(msg[i].arg.pagefault.address &
+						       ~(uint64_t)(DB_PAGE_SIZE - 1)),
+				   DB_PAGE_SIZE, false, false);
+	}
+	return NULL;
+}
+
 static int wp_setup(struct bare *b)
 {
+	int err;
+
 	b->fd = db_uffd_setup_wp("perf: bare uffd-wp", &b->ram,
 				 UFFD_FEATURE_PAGEFAULT_FLAG_WP, NULL);
 	if (b->fd < 0)
 		return b->fd;
+	b->stopfd = eventfd(0, EFD_CLOEXEC);
+	if (b->stopfd < 0)
+		return -errno;
+	err = -pthread_create(&b->thr, NULL, wp_handler_main, b);
+	if (err)
+		return err;
+	b->handler = true;
 	return db_uffd_wp(b->fd, b->ram.base, b->ram.size, true, false);
 }
 
+/* Pages written through the handler thread, then write-protect RAM again. */
 static int wp_measure(struct bare *b, const size_t *pages, size_t k, double *ns)
 {
 	uint64_t t0;
 	size_t i;
 	int err;
 
-	/* Release the pages one by one (no handler thread), then write. */
-	for (i = 0; i < k; i++) {
-		err = db_uffd_wp(b->fd, b->ram.base + (pages[i] << DB_PAGE_SHIFT),
-				 DB_PAGE_SIZE, false, true);
-		if (err)
-			return err;
+	for (i = 0; i < k; i++)
 		store(b->ram.base, pages[i]);
-	}
 	t0 = db_now_ns();
 	err = db_uffd_wp(b->fd, b->ram.base, b->ram.size, true, false);
 	*ns = (double)(db_now_ns() - t0);
@@ -343,37 +327,58 @@ static int wp_measure(struct bare *b, const size_t *pages, size_t k, double *ns)
 
 static void uffd_teardown(struct bare *b)
 {
+	uint64_t one = 1;
+
+	if (b->handler) {
+		if (write(b->stopfd, &one, sizeof(one)) == sizeof(one))
+			pthread_join(b->thr, NULL);
+		b->handler = false;
+	}
+	if (b->stopfd >= 0)
+		close(b->stopfd);
 	if (b->fd >= 0) {
 		db_uffd_unregister(b->fd, b->ram.base, b->ram.size);
 		close(b->fd);
 	}
 }
 
+/* The least an mprotect fault needs: make the page writable. */
+static uint8_t *segv_base;
+static size_t segv_size;
+
+static void bare_segv(int sig, siginfo_t *si, void *uc)
+{
+	uintptr_t a = (uintptr_t)si->si_addr & ~(uintptr_t)(DB_PAGE_SIZE - 1);
+
+	/* vm.max_map_count reached: all of RAM, as the tracker coalesces */
+	if (mprotect((void *)a, DB_PAGE_SIZE, PROT_READ | PROT_WRITE) &&
+	    mprotect(segv_base, segv_size, PROT_READ | PROT_WRITE))
+		abort();
+}
+
 static int mprotect_setup(struct bare *b)
 {
+	struct sigaction sa = { .sa_sigaction = bare_segv,
+				.sa_flags = SA_SIGINFO | SA_NODEFER };
+
+	segv_base = b->ram.base;
+	segv_size = b->ram.size;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGSEGV, &sa, &b->old_segv))
+		return -errno;
+	b->handler = true;
 	return mprotect(b->ram.base, b->ram.size, PROT_READ) ? -errno : 0;
 }
 
+/* Pages written through the SIGSEGV handler, then make RAM read-only again. */
 static int mprotect_measure(struct bare *b, const size_t *pages, size_t k,
 			    double *ns)
 {
 	uint64_t t0;
 	size_t i;
 
-	for (i = 0; i < k; i++) {
-		uint8_t *a = b->ram.base + (pages[i] << DB_PAGE_SHIFT);
-
-		if (mprotect(a, DB_PAGE_SIZE, PROT_READ | PROT_WRITE)) {
-			/* vm.max_map_count: as the tracker does, open it all */
-			if (errno != ENOMEM ||
-			    mprotect(b->ram.base, b->ram.size, PROT_READ | PROT_WRITE))
-				return -errno;
-			for (; i < k; i++)
-				store(b->ram.base, pages[i]);
-			break;
-		}
+	for (i = 0; i < k; i++)
 		store(b->ram.base, pages[i]);
-	}
 	t0 = db_now_ns();
 	if (mprotect(b->ram.base, b->ram.size, PROT_READ))
 		return -errno;
@@ -384,6 +389,9 @@ static int mprotect_measure(struct bare *b, const size_t *pages, size_t k,
 static void mprotect_teardown(struct bare *b)
 {
 	mprotect(b->ram.base, b->ram.size, PROT_READ | PROT_WRITE);
+	if (b->handler)
+		sigaction(SIGSEGV, &b->old_segv, NULL);
+	b->handler = false;
 }
 
 static pid_t idle_child(void)
@@ -507,6 +515,83 @@ static void no_teardown(struct bare *b)
 {
 }
 
+/*
+ * The stage-2 model without the tracker around it: its KVM-like
+ * interface, GET_DIRTY_LOG and the vCPU write path, on the same RAM and
+ * with the tracker's defaults (v7 layout, 1024 TLB entries, populated).
+ */
+static int s2_setup(struct bare *b, enum s2_strategy strategy)
+{
+	struct s2_config cfg = { .layout = S2_LAYOUT_V7, .strategy = strategy,
+				 .nvcpus = 1, .tlb_entries = 1024 };
+	struct s2_slot_desc d = { .ipa = S2_DEFAULT_IPA_BASE, .size = b->ram.size,
+				  .host = b->ram.base, .pa = S2_DEFAULT_PA_BASE,
+				  .host_pagesize = b->ram.map_pagesize };
+	int err = s2_vm_create(&b->vm, &cfg);
+
+	if (!err)
+		err = s2_slot_add(b->vm, &d, &b->slot);
+	if (!err)
+		err = s2_populate(b->vm, b->slot);
+	if (!err)
+		err = s2_log_enable(b->vm, b->slot);
+	b->buf = calloc(DB_BITMAP_WORDS(b->ram.npages), sizeof(uint64_t));
+	return err ? err : b->buf ? 0 : -ENOMEM;
+}
+
+static int s2_eager_setup(struct bare *b)
+{
+	return s2_setup(b, S2_EAGER);
+}
+
+static int s2_lazy_setup(struct bare *b)
+{
+	return s2_setup(b, S2_LAZY);
+}
+
+static int s2_store(struct bare *b, size_t page)
+{
+	uint64_t v = ++stamp;
+
+	return s2_write(b->vm, 0, S2_DEFAULT_IPA_BASE + ((uint64_t)page << DB_PAGE_SHIFT),
+			&v, sizeof(v));
+}
+
+static int s2_measure(struct bare *b, const size_t *pages, size_t k, double *ns)
+{
+	uint64_t t0;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < k && !err; i++)
+		err = s2_store(b, pages[i]);
+	t0 = db_now_ns();
+	if (!err)
+		err = s2_get_dirty_log(b->vm, b->slot, b->buf, false);
+	*ns = (double)(db_now_ns() - t0);
+	return err;
+}
+
+static int s2_fault(struct bare *b, const size_t *pages, size_t k, double *ns)
+{
+	uint64_t t0;
+	size_t i;
+	int err = s2_get_dirty_log(b->vm, b->slot, b->buf, false);
+
+	t0 = db_now_ns();
+	for (i = 0; i < k && !err; i++)
+		err = s2_store(b, pages[i]);
+	*ns = (double)(db_now_ns() - t0) / (double)k;
+	return err;
+}
+
+static void s2_teardown(struct bare *b)
+{
+	if (b->vm)
+		s2_vm_destroy(b->vm);
+	b->vm = NULL;
+}
+
 static const struct bare_ops bares[] = {
 	{ "uffd-async", "bare PAGEMAP_SCAN get+WP", async_setup, async_measure,
 	  uffd_teardown, async_fault, "bare WP_ASYNC fault" },
@@ -521,6 +606,10 @@ static const struct bare_ops bares[] = {
 	  softdirty_measure, softdirty_teardown, NULL, NULL },
 	{ "hash", "bare xxh3 of every page", hash_setup, hash_measure,
 	  no_teardown, plain_fault, "bare store" },
+	{ "stage2-eager", "bare model GET_DIRTY_LOG", s2_eager_setup, s2_measure,
+	  s2_teardown, s2_fault, "bare model write fault" },
+	{ "stage2-lazy", "bare model GET_DIRTY_LOG", s2_lazy_setup, s2_measure,
+	  s2_teardown, s2_fault, "bare model write fault" },
 };
 
 static const struct perf_target t3 = { "T3", PERF_RATIO_MAX, 1.1 };
@@ -536,17 +625,22 @@ static const struct bare_ops *bare_find(const char *tracker)
 	return NULL;
 }
 
-/* Set up a bare mechanism on fresh RAM of the same size; 0 or -errno. */
-static int bare_open(const struct bare_ops *ops, const struct size_ctx *s,
+/*
+ * Set up a bare mechanism on ram (not taken over): the tracker's own RAM,
+ * so that both run on the same physical pages. Here two mappings of the
+ * same size can differ by 15% in a memory-bound pass depending on which
+ * was allocated first; on the same pages that difference is gone.
+ */
+static int bare_open(const struct bare_ops *ops, const struct db_ram *ram,
 		     struct bare *b)
 {
 	int err;
 
 	memset(b, 0, sizeof(*b));
-	b->fd = b->pm = -1;
-	err = db_ram_create(&b->ram, s->size, DB_BACKING_ANON, 1);
-	if (!err)
-		err = ops->setup(b);
+	b->fd = b->pm = b->stopfd = -1;
+	b->ram = *ram;
+	b->ram.release = NULL;
+	err = ops->setup(b);
 	if (err)
 		fprintf(stderr, "perf: %s for %s: %s\n", ops->what, ops->tracker,
 			strerror(-err));
@@ -555,14 +649,43 @@ static int bare_open(const struct bare_ops *ops, const struct size_ctx *s,
 
 static void bare_close(const struct bare_ops *ops, struct bare *b)
 {
-	if (b->ram.base)
-		ops->teardown(b);
+	ops->teardown(b);
 	if (b->pm >= 0)
 		close(b->pm);
 	free(b->vec);
 	free(b->buf);
 	db_bitmap_free(&b->bm);
-	db_ram_destroy(&b->ram);
+}
+
+/* The bare mechanism's figures, from a pass before and one after the tracker. */
+struct bare_figs {
+	double collect[NPCT][2 * MAX_REPS];
+	unsigned n[NPCT];
+	double fault[2 * MAX_REPS];
+	unsigned nfault;
+	bool ok;
+};
+
+static void bare_pass(const struct perf_run *r, const struct bare_ops *ops,
+		      const struct size_ctx *s, const struct db_ram *ram,
+		      struct bare_figs *bf)
+{
+	struct bare b;
+	unsigned k;
+	int p;
+
+	if (!bf->ok || bare_open(ops, ram, &b)) {
+		bf->ok = false;
+		return;
+	}
+	for (p = 0; p < NPCT && bf->ok; p++)
+		for (k = 0; k < nreps(r, p) && bf->ok; k++)
+			bf->ok = !ops->measure(&b, pages_at(s, p), s->k[p],
+					       &bf->collect[p][bf->n[p]++]);
+	for (k = 0; ops->fault && k < nreps(r, 2) && bf->ok; k++)
+		bf->ok = !ops->fault(&b, pages_at(s, 2), s->k[2],
+				     &bf->fault[bf->nfault++]);
+	bare_close(ops, &b);
 }
 
 /* ---- one tracker ---------------------------------------------------- */
@@ -609,8 +732,8 @@ static int measure_tracker(struct perf_run *r, const char *spec,
 	struct db_ram ram = { .fd = -1 };
 	struct db_bitmap got = { 0 };
 	const struct bare_ops *bare = bare_find(spec);
-	struct bare b = { .fd = -1, .pm = -1 };
-	double v[MAX_REPS], w[MAX_REPS], m[MAX_REPS], first_write = -1;
+	static struct bare_figs bf;
+	double v[NPCT][MAX_REPS], w[MAX_REPS], arm, first_write = -1;
 	char fig[32], ref[64], sz[32];
 	unsigned k, n;
 	int p, err;
@@ -624,9 +747,15 @@ static int measure_tracker(struct perf_run *r, const char *spec,
 		ram.size = s->size;
 		ram.npages = s->npages;
 		ram.backing = DB_BACKING_TRACKER;
+		bare = NULL;
 	} else {
 		err = db_ram_create(&ram, s->size, DB_BACKING_ANON, 1);
 	}
+	/* bare mechanism, tracker, bare mechanism: the same RAM, and drift shows */
+	memset(&bf, 0, sizeof(bf));
+	bf.ok = bare != NULL;
+	if (!err && bare)
+		bare_pass(r, bare, s, &ram, &bf);
 	if (!err)
 		err = db_tracker_attach(t, &ram);
 	if (!err)
@@ -635,56 +764,48 @@ static int measure_tracker(struct perf_run *r, const char *spec,
 		err = db_tracker_start(t);
 	if (err)
 		goto fail;
-	perf_add(r, spec, s->size, "arm_ns", (double)t->stats.start_ns,
-		 "memcpy of the RAM", s->memcpy_ram_ns, NULL);
-	if (bare && bare_open(bare, s, &b))
-		bare = NULL;
+	arm = (double)t->stats.start_ns;
 	for (p = 0; p < NPCT; p++) {
 		n = nreps(r, p);
-		/* Tracker and bare mechanism take turns: same conditions. */
 		for (k = 0; k < n; k++) {
 			err = tracker_round(t, &ram, pages_at(s, p), s->k[p], &got,
-					    &w[k], &v[k]);
+					    &w[k], &v[p][k]);
 			if (err)
 				goto fail;
-			m[k] = -1;
-			if (bare && bare->measure(&b, pages_at(s, p), s->k[p], &m[k]))
-				bare = NULL;
 		}
 		if (pcts[p] == 10)
 			first_write = perf_median(w, n);
+	}
+	db_tracker_destroy(t);
+	t = NULL;
+	if (bare)
+		bare_pass(r, bare, s, &ram, &bf);
+
+	perf_add(r, spec, s->size, "arm_ns", arm, "memcpy of the RAM",
+		 s->memcpy_ram_ns, NULL);
+	for (p = 0; p < NPCT; p++) {
 		snprintf(fig, sizeof(fig), "collect_ns@%g%%", pcts[p]);
 		snprintf(ref, sizeof(ref), "memcpy of %s",
 			 db_fmt_bytes(s->k[p] * DB_PAGE_SIZE, sz, sizeof(sz)));
-		v[0] = perf_median(v, n);
-		perf_add(r, spec, s->size, fig, v[0], ref, s->memcpy_ns[p], NULL);
-		if (bare)
-			perf_add_target(r, spec, s->size, fig, v[0], bare->what,
-					perf_median(m, n), NULL, &t3);
+		v[p][0] = perf_median(v[p], nreps(r, p));
+		perf_add(r, spec, s->size, fig, v[p][0], ref, s->memcpy_ns[p], NULL);
+		if (bf.ok)
+			perf_add_target(r, spec, s->size, fig, v[p][0], bare->what,
+					perf_median(bf.collect[p], bf.n[p]), NULL, &t3);
 	}
 	perf_add(r, spec, s->size, "first_write_ns", first_write, "bare syscall",
 		 syscall_ns, NULL);
 	/* The first write again, against the mechanism's fault alone. */
-	if (bare && bare->fault) {
-		n = nreps(r, 2);
-		for (k = 0; k < n; k++)
-			if (bare->fault(&b, pages_at(s, 2), s->k[2], &m[k]))
-				break;
-		if (k == n)
-			perf_add_target(r, spec, s->size, "first_write_ns", first_write,
-					bare->fault_what, perf_median(m, n), NULL, &t4);
-	}
-	if (bare_find(spec))
-		bare_close(bare_find(spec), &b);
+	if (bf.ok && bare->fault)
+		perf_add_target(r, spec, s->size, "first_write_ns", first_write,
+				bare->fault_what, perf_median(bf.fault, bf.nfault),
+				NULL, &t4);
 	db_bitmap_free(&got);
-	db_tracker_destroy(t);
 	db_ram_destroy(&ram);
 	return 0;
 fail:
 	fprintf(stderr, "dirtybench perf: %s\n", db_strerror());
 	perf_add(r, spec, s->size, NULL, -1, NULL, -1, db_strerror());
-	if (bare_find(spec))
-		bare_close(bare_find(spec), &b);
 	db_bitmap_free(&got);
 	db_tracker_destroy(t);
 	db_ram_destroy(&ram);
