@@ -5,7 +5,8 @@
 #   make check           every Criterion suite (SAN=1: ASan + UBSan build)
 #   make check-kernel    module built with kbuild, tested in a booted kernel
 #   make bench [TARGET=host]   a target's matrix, ends with the report path
-#   make perf            figures against references measured in the same run
+#   make perf            figures against references measured in the same run,
+#                        with targets; also as JSON in build/perf.json
 #   make deps            install missing Debian packages (as root)
 #   make install PREFIX=/usr/local    make clean
 

@@ -67,6 +67,7 @@ bench: all
 	$(BIN)/dirtybench bench --target $(TARGET)
 
 perf: all
-	$(BIN)/dirtybench perf
+	$(BIN)/dirtybench perf --json $(O)/perf.json
+	@echo "perf: the same figures as JSON in $(O)/perf.json"
 
 .PHONY: all dirtyram-static tests kernel-progs check check-kernel bench perf
