@@ -60,6 +60,20 @@ static size_t count_words_popcnt(const uint64_t *w, size_t nw)
 }
 #endif
 
+bool db_bitmap_empty(const struct db_bitmap *b)
+{
+	typedef uint64_t v4 __attribute__((vector_size(32), aligned(8)));
+	size_t i, nw = DB_BITMAP_WORDS(b->nbits);
+	uint64_t acc = 0;
+	v4 vacc = { 0 };
+
+	for (i = 0; i + 4 <= nw; i += 4)
+		vacc |= *(const v4 *)(b->words + i);
+	for (; i < nw; i++)
+		acc |= b->words[i];
+	return !(acc | vacc[0] | vacc[1] | vacc[2] | vacc[3]);
+}
+
 size_t db_bitmap_count(const struct db_bitmap *b)
 {
 #if defined(__x86_64__) && defined(__GNUC__)

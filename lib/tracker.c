@@ -165,7 +165,7 @@ int db_tracker_collect(struct db_tracker *t, struct db_bitmap *dirty)
 	if (dirty->nbits != t->ram->npages)
 		return db_error(-EINVAL, "tracker %s: bitmap of %zu bits for %zu pages",
 				t->name, dirty->nbits, t->ram->npages);
-	before = db_bitmap_count(dirty);
+	before = db_bitmap_empty(dirty) ? 0 : db_bitmap_count(dirty);
 	t0 = db_now_ns();
 	err = t->ops->collect(t, dirty);
 	dt = db_now_ns() - t0;

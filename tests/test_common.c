@@ -70,7 +70,33 @@ Test(common, bitmap_next_count_and_ranges)
 	db_bitmap_fill(&b);
 	cr_assert_eq(db_bitmap_count(&b), 200, "fill sets no bit past nbits");
 	cr_assert_eq(db_bitmap_next(&b, 200), 200);
+	cr_assert(!db_bitmap_empty(&b));
+	db_bitmap_zero(&b);
+	cr_assert(db_bitmap_empty(&b));
+	db_bitmap_set(&b, 199);	/* in the last, partial word */
+	cr_assert(!db_bitmap_empty(&b));
 	db_bitmap_free(&b);
+}
+
+Test(common, hash128_piece_by_piece_is_the_one_shot_value)
+{
+	static unsigned char ram[3 * 65536 + 4096];
+	struct db_hash128_state *st = db_hash128_begin();
+	struct db_hash128 whole, parts;
+	size_t i;
+
+	for (i = 0; i < sizeof(ram); i++)
+		ram[i] = i % 4096 < 2048 ? (unsigned char)(i * 7) : 0;
+	memset(ram + 65536, 0, 2 * 65536);	/* a run of zeros, as untouched RAM */
+	whole = db_hash128(ram, sizeof(ram));
+	cr_assert(st);
+	db_hash128_add(st, ram, 65536);
+	db_hash128_zeros(st, 2 * 65536);
+	db_hash128_add(st, ram + 3 * 65536, 100);
+	db_hash128_add(st, ram + 3 * 65536 + 100, 4096 - 100);
+	parts = db_hash128_end(st);
+	cr_assert(whole.hi == parts.hi && whole.lo == parts.lo,
+		  "zeros added without memory hash as the memory does");
 }
 
 Test(common, hash128_differs_on_one_byte)

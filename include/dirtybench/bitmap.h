@@ -23,6 +23,8 @@ size_t db_bitmap_count(const struct db_bitmap *b);
 void db_bitmap_or(struct db_bitmap *dst, const struct db_bitmap *src);
 /* Next set bit at or after 'from', or b->nbits if none. */
 size_t db_bitmap_next(const struct db_bitmap *b, size_t from);
+/* No bit set (cheaper than a count). */
+bool db_bitmap_empty(const struct db_bitmap *b);
 void db_bitmap_set_range(struct db_bitmap *b, size_t first, size_t n);
 
 static inline void db_bitmap_set(struct db_bitmap *b, size_t i)
