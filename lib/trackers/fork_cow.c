@@ -48,6 +48,7 @@ struct fork_cow_priv {
 	int mem_fd;
 	int pipe_r, pipe_w;	/* children exit when pipe_w closes */
 	bool have_pipe, pfns;
+	bool small_pages;	/* 4 KiB anon: the old child's entry decides */
 	uint64_t *old_pm, *new_pm;
 	uint64_t forks, fork_ns, pagemap_bytes, snapshot_bytes;
 };
@@ -175,6 +176,7 @@ static int fork_cow_attach(struct db_tracker *t, struct db_ram *ram)
 		return db_error_errno(-errno, "tracker fork-cow: cannot populate RAM at %p (MADV_POPULATE_WRITE)",
 				      ram->base);
 	p->pfns = db_pagemap_pfns_visible();
+	p->small_pages = ram->backing == DB_BACKING_ANON;
 	if (!p->pfns && ram->backing == DB_BACKING_THP)
 		return db_error(-EPERM,
 				"tracker fork-cow: on THP RAM only page frame numbers tell which 4 KiB page was copied, and pagemap shows them to CAP_SYS_ADMIN only (run as root)");
@@ -207,6 +209,28 @@ static bool written(const struct fork_cow_priv *p, uint64_t o, uint64_t n)
 	return (o & key) != (n & key);	/* frame (or presence) changed */
 }
 
+/*
+ * On 4 KiB anonymous RAM the old child's entry alone decides for a present
+ * page: written means the parent copied it, so the old frame is the old
+ * child's alone (exclusive); not written means all three still share it,
+ * and a changed frame cannot happen without the old one becoming
+ * exclusive. Only a chunk with a page absent from the old image (never
+ * faulted in, or gone) needs the new child's entries too. Huge pages
+ * always compare frames.
+ */
+static bool old_decides(const struct fork_cow_priv *p, const uint64_t *o,
+			size_t n)
+{
+	size_t k;
+
+	if (!p->small_pages)
+		return false;
+	for (k = 0; k < n; k++)
+		if (!(o[k] & DB_PM_PRESENT))
+			return false;
+	return true;
+}
+
 static int compare(struct fork_cow_priv *p, int old_fd, int new_fd,
 		   struct db_bitmap *dirty)
 {
@@ -217,12 +241,19 @@ static int compare(struct fork_cow_priv *p, int old_fd, int new_fd,
 		n = DB_MIN((size_t)FORK_COW_CHUNK, p->npages - i);
 		err = db_pagemap_read(old_fd, p->base + (i << DB_PAGE_SHIFT), n,
 				      p->old_pm);
+		p->pagemap_bytes += n * sizeof(uint64_t);
+		if (!err && old_decides(p, p->old_pm, n)) {
+			for (k = 0; k < n; k++)
+				if (p->old_pm[k] & DB_PM_EXCLUSIVE)
+					db_bitmap_set(dirty, i + k);
+			continue;
+		}
 		if (!err)
 			err = db_pagemap_read(new_fd, p->base + (i << DB_PAGE_SHIFT),
 					      n, p->new_pm);
 		if (err)
 			return db_error_errno(err, "tracker fork-cow: reading the children's pagemaps");
-		p->pagemap_bytes += 2 * n * sizeof(uint64_t);
+		p->pagemap_bytes += n * sizeof(uint64_t);
 		for (k = 0; k < n; k++)
 			if (written(p, p->old_pm[k], p->new_pm[k]))
 				db_bitmap_set(dirty, i + k);
