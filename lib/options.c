@@ -117,8 +117,16 @@ static const struct db_option options[] = {
 	  "that draw random numbers." },
 	{ "out", "DIR", DB_T_STR, STR(out), "", 0, 0, NULL,
 	  ALL_SRC | DB_OPT_DEST | DB_OPT_MODEL,
-	  "Write result.json and rounds.csv (docs/results.md) into DIR, "
-	  "created if missing." },
+	  "Write result.json, rounds.csv and samples.csv (docs/results.md) "
+	  "into DIR, created if missing." },
+	{ "sample-ms", "MS", DB_T_MS, OFF(sample_ms), 0, "100", 0, 60000, NULL,
+	  ALL_SRC,
+	  "With --out: every MS milliseconds the collectors write a row of "
+	  "DIR/samples.csv: CPU of the source, the destination and the vCPU "
+	  "threads, their RSS, /proc/vmstat faults and THP splits, and with "
+	  "--link netns and a --bandwidth limit the shaped link's tc "
+	  "statistics (every second at most). Their own cost goes into "
+	  "result.json (collectors). 0 turns them off." },
 	{ "scenario", "NAME", DB_T_STR, STR(scenario), "", 0, 0, NULL, ALL_SRC,
 	  "Scenario name recorded in result.json (targets set it)." },
 	{ "lambda", "X", DB_T_DOUBLE, OFF(lambda), 0, "0.5", 0, 0, NULL,
