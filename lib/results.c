@@ -94,8 +94,9 @@ static json_t *sum_json(bool have, struct db_hash128 h)
 	return json_string(s);
 }
 
-static json_t *config_json(const struct db_run_config *c)
+static json_t *config_json(const struct db_result *res)
 {
+	const struct db_run_config *c = &res->cfg;
 	json_t *o = json_object(), *w;
 	char buf[64];
 
@@ -254,6 +255,27 @@ static json_t *model_json(const struct db_result *res)
 	return o;
 }
 
+static json_t *collectors_json(const struct db_result *res)
+{
+	const struct db_sampler_cost *c = &res->collectors;
+	json_t *o;
+
+	if (!res->have_collectors)
+		return json_null();
+	o = json_object();
+	json_object_set_new(o, "file", json_string("samples.csv"));
+	json_object_set_new(o, "sample_ms", u64(res->cfg.sample_ms));
+	json_object_set_new(o, "samples", u64(c->samples));
+	json_object_set_new(o, "wall_ns", u64(c->wall_ns));
+	json_object_set_new(o, "cpu_ns", u64(c->cpu_ns));
+	json_object_set_new(o, "tc_cpu_ns", u64(c->tc_cpu_ns));
+	json_object_set_new(o, "max_sample_ns", u64(c->max_sample_ns));
+	json_object_set_new(o, "cost_pct_of_core", json_real(c->pct_of_core));
+	json_object_set_new(o, "error", res->collectors_error[0] ?
+			    json_string(res->collectors_error) : json_null());
+	return o;
+}
+
 static json_t *result_json(const struct db_result *res)
 {
 	json_t *o = json_object(), *host = json_object(), *rounds = json_array();
@@ -279,11 +301,12 @@ static json_t *result_json(const struct db_result *res)
 			    json_string(res->cfg.scenario) : json_null());
 	json_object_set_new(o, "started_at", json_string(res->started_at));
 	json_object_set_new(o, "host", host);
-	json_object_set_new(o, "config", config_json(&res->cfg));
+	json_object_set_new(o, "config", config_json(res));
 	json_object_set_new(o, "summary", summary_json(res));
 	json_object_set_new(o, "tracker", tracker_json(res));
 	json_object_set_new(o, "workload", workload_json(res));
 	json_object_set_new(o, "model", model_json(res));
+	json_object_set_new(o, "collectors", collectors_json(res));
 	json_object_set_new(o, "clock", clk);
 	json_object_set_new(o, "rounds", rounds);
 	json_object_set_new(o, "error", res->error[0] ? json_string(res->error) : json_null());
@@ -390,6 +413,13 @@ void db_result_print_summary(const struct db_result *res, FILE *f)
 			res->model.lambda, res->model.rounds,
 			db_fmt_bytes(res->model.bytes_total, a, sizeof(a)),
 			db_fmt_ns(res->model.downtime_ns, b, sizeof(b)));
+	if (res->have_collectors && !res->collectors_error[0])
+		fprintf(f, "  collectors: %llu samples every %llu ms, cost %.2f%% of a core\n",
+			(unsigned long long)res->collectors.samples,
+			(unsigned long long)res->cfg.sample_ms,
+			res->collectors.pct_of_core);
+	if (res->collectors_error[0])
+		fprintf(f, "  collectors: %s\n", res->collectors_error);
 	if (res->error[0])
 		fprintf(f, "  error: %s\n", res->error);
 	if (res->outcome >= DB_OUTCOME_ABORTED && res->role == DB_ROLE_SRC)

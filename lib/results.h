@@ -16,6 +16,7 @@
 #include "model.h"
 #include "options.h"
 #include "proto.h"
+#include "../collectors/sampler.h"
 
 #define DB_RESULT_SCHEMA 1
 
@@ -94,6 +95,10 @@ struct db_result {
 	bool have_model;
 	double model_bandwidth;		/* bytes/s the model assumed */
 	struct db_model_out model;
+
+	bool have_collectors;		/* samples.csv was written */
+	struct db_sampler_cost collectors;
+	char collectors_error[256];	/* samples.csv could not be written */
 
 	struct db_round *r;
 	size_t nr, cap;
