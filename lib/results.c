@@ -79,6 +79,20 @@ int db_result_exit_status(const struct db_result *res)
 	}
 }
 
+enum db_backing db_result_backing(const struct db_result *res)
+{
+	const char *f = res->tracker_flags, *want = "provides-ram";
+	size_t n, w = strlen(want);
+
+	while (*f) {
+		n = strcspn(f, ",");
+		if (n == w && !strncmp(f, want, w))
+			return DB_BACKING_TRACKER;
+		f += n + (f[n] == ',');
+	}
+	return res->cfg.backing;
+}
+
 static json_t *u64(uint64_t v)
 {
 	return json_integer((json_int_t)v);
@@ -101,7 +115,8 @@ static json_t *config_json(const struct db_result *res)
 	char buf[64];
 
 	json_object_set_new(o, "tracker", json_string(c->tracker));
-	json_object_set_new(o, "backing", json_string(db_backing_name(c->backing)));
+	json_object_set_new(o, "backing",
+			    json_string(db_backing_name(db_result_backing(res))));
 	json_object_set_new(o, "fill", json_string(c->fill == DB_FILL_ZERO ? "zero" : "random"));
 	json_object_set_new(o, "ram_bytes", u64(c->ram_bytes));
 	json_object_set_new(o, "page_size_bytes", u64(DB_PAGE_SIZE));
@@ -386,7 +401,7 @@ void db_result_print_summary(const struct db_result *res, FILE *f)
 	fprintf(f, "%s: %s, %s %s, workload %s, bandwidth %s\n",
 		db_outcome_name(res->outcome), cfg->tracker,
 		db_fmt_bytes(cfg->ram_bytes, a, sizeof(a)),
-		db_backing_name(cfg->backing), cfg->workload,
+		db_backing_name(db_result_backing(res)), cfg->workload,
 		cfg->bandwidth ? (snprintf(b, sizeof(b), "%.0f Mbit/s",
 					   cfg->bandwidth * 8 / 1e6), b) : "unlimited");
 	if (res->verified) {
