@@ -315,6 +315,23 @@ static FILE *series_data(struct ctx *c, struct db_table *t, bool usable,
 	return f;
 }
 
+/* Dotted lines at the run's pause and resume (seconds on the x axis). */
+static void pause_resume_marks(struct ctx *c, const struct db_run *r)
+{
+	if (isfinite(r->paused_at_ns))
+		db_plot_cmd(&c->plot, "set arrow 1 from %.9g, graph 0 to %.9g, "
+			    "graph 1 nohead lc rgb '#d62728' dt 3\nset label 1 "
+			    "'pause' at %.9g, graph 0.95 right offset -0.5,0 "
+			    "tc rgb '#d62728'\n", r->paused_at_ns / 1e9,
+			    r->paused_at_ns / 1e9, r->paused_at_ns / 1e9);
+	if (isfinite(r->resumed_at_ns))
+		db_plot_cmd(&c->plot, "set arrow 2 from %.9g, graph 0 to %.9g, "
+			    "graph 1 nohead lc rgb '#2ca02c' dt 3\nset label 2 "
+			    "'resume' at %.9g, graph 0.88 left offset 0.5,0 "
+			    "tc rgb '#2ca02c'\n", r->resumed_at_ns / 1e9,
+			    r->resumed_at_ns / 1e9, r->resumed_at_ns / 1e9);
+}
+
 /* The timeline and the per-round bars of one run. */
 static int plot_rounds(struct ctx *c, const struct db_run *r,
 		       struct scen_plots *sp)
@@ -380,18 +397,7 @@ static int plot_rounds(struct ctx *c, const struct db_run *r,
 		    "set y2range [0:*]\nset key outside right top\n"
 		    "set title 'timeline'\n");
 	db_plot_cmd(&c->plot, "set xrange [0:%.9g]\n", t_max * 1.03 + 1e-6);
-	if (isfinite(r->paused_at_ns))
-		db_plot_cmd(&c->plot, "set arrow 1 from %.9g, graph 0 to %.9g, "
-			    "graph 1 nohead lc rgb '#d62728' dt 3\nset label 1 "
-			    "'pause' at %.9g, graph 0.95 right offset -0.5,0 "
-			    "tc rgb '#d62728'\n", r->paused_at_ns / 1e9,
-			    r->paused_at_ns / 1e9, r->paused_at_ns / 1e9);
-	if (isfinite(r->resumed_at_ns))
-		db_plot_cmd(&c->plot, "set arrow 2 from %.9g, graph 0 to %.9g, "
-			    "graph 1 nohead lc rgb '#2ca02c' dt 3\nset label 2 "
-			    "'resume' at %.9g, graph 0.88 left offset 0.5,0 "
-			    "tc rgb '#2ca02c'\n", r->resumed_at_ns / 1e9,
-			    r->resumed_at_ns / 1e9, r->resumed_at_ns / 1e9);
+	pause_resume_marks(c, r);
 	db_plot_cmd(&c->plot, "plot '%s' using 1:2 with linespoints lw 2 pt 7 "
 		    "lc rgb '#1f77b4' title 'dirty pages to send'", data);
 	if (has_values(&t, ci[4]))
@@ -427,27 +433,32 @@ static int plot_rounds(struct ctx *c, const struct db_run *r,
 	return 0;
 }
 
-/* The collectors' series of one run (samples.csv). */
+/*
+ * The collectors' series of one run (samples.csv) on the migration's
+ * clock: CPU of the source, the destination and the guest's vCPUs above,
+ * resident memory below with the guest RAM for scale, pause and resume
+ * marked in both.
+ */
 static int plot_samples(struct ctx *c, const struct db_run *r,
 			struct scen_plots *sp)
 {
 	static const struct {
 		const char *col, *title, *colour;
 		double scale;
-		bool y2;
+		bool mem;
 	} series[] = {
-		{ "src_cpu_pct", "source CPU %", "#1f77b4", 1, false },
-		{ "dst_cpu_pct", "destination CPU %", "#2ca02c", 1, false },
-		{ "vcpu_cpu_pct", "vCPU threads CPU %", "#d62728", 1, false },
-		{ "src_rss_bytes", "source RSS (MiB)", "#9467bd", 1048576, true },
-		{ "dst_rss_bytes", "destination RSS (MiB)", "#8c564b", 1048576,
-		  true },
+		{ "src_cpu_pct", "source", "#1f77b4", 1, false },
+		{ "dst_cpu_pct", "destination", "#2ca02c", 1, false },
+		{ "vcpu_cpu_pct", "guest vCPUs", "#d62728", 1, false },
+		{ "src_rss_bytes", "source", "#1f77b4", 1048576, true },
+		{ "dst_rss_bytes", "destination", "#2ca02c", 1048576, true },
 	};
 	int ci[DB_ARRAY_SIZE(series)], ct;
 	char data[32];
-	int err;
+	int err, panel;
 	struct db_table t;
-	bool first = true, y2 = false;
+	bool any[2] = { false, false }, first;
+	double t_min = INFINITY, t_max = -INFINITY, x;
 	size_t i, k;
 	FILE *f;
 
@@ -458,41 +469,59 @@ static int plot_samples(struct ctx *c, const struct db_run *r,
 		ci[k] = db_table_col(&t, series[k].col);
 		if (!has_values(&t, ci[k]))
 			ci[k] = -1;
-		else if (series[k].y2)
-			y2 = true;
-		if (ci[k] >= 0)
-			first = false;
+		else
+			any[series[k].mem] = true;
 	}
-	f = series_data(c, &t, ct >= 0 && !first && t.nrows, data, &err);
+	f = series_data(c, &t, ct >= 0 && (any[0] || any[1]) && t.nrows, data,
+			&err);
 	if (!f)
 		return err;
 	for (i = 0; i < t.nrows; i++) {
-		fprintf(f, "%.9g", db_table_at(&t, i, ct) / 1e9);
+		x = db_table_at(&t, i, ct) / 1e9;
+		t_min = DB_MIN(t_min, x);
+		t_max = DB_MAX(t_max, x);
+		fprintf(f, "%.9g", x);
 		for (k = 0; k < DB_ARRAY_SIZE(series); k++)
 			fprintf(f, " %.9g", ci[k] >= 0 ?
 				db_table_at(&t, i, ci[k]) / series[k].scale : NAN);
 		fputc('\n', f);
 	}
 	fclose(f);
-	sp->samples = db_plot_svg(&c->plot, 1000, 320);
-	db_plot_cmd(&c->plot, "set title 'collectors'\nset xlabel 'time (s)'\n"
-		    "set ylabel 'CPU %%'\nset yrange [0:*]\nset ytics nomirror\n"
-		    "set key outside right top\n");
-	if (y2)
-		db_plot_cmd(&c->plot, "set y2label 'MiB'\nset y2tics\n"
-			    "set y2range [0:*]\n");
-	first = true;
-	for (k = 0; k < DB_ARRAY_SIZE(series); k++) {
-		if (ci[k] < 0)
-			continue;
-		db_plot_cmd(&c->plot, "%s'%s' using 1:%zu %swith lines lw 2 lc "
-			    "rgb '%s' title '%s'", first ? "plot " : ", ", data,
-			    k + 2, series[k].y2 ? "axes x1y2 " : "",
-			    series[k].colour, series[k].title);
-		first = false;
-	}
-	db_plot_cmd(&c->plot, "\n");
 	db_table_free(&t);
+	if (!(t_max > t_min))	/* one row, or no finite time */
+		t_max = (isfinite(t_min) ? t_min : 0) + 1e-3;
+
+	sp->samples = db_plot_svg(&c->plot, 1000, any[0] && any[1] ? 520 : 300);
+	/* the panels share the x axis: same range, same margins */
+	db_plot_cmd(&c->plot, "set multiplot layout %d,1 title 'collectors'\n"
+		    "set xlabel 'time since migration start (s)'\n"
+		    "set xrange [%.9g:%.9g]\nset lmargin 12\nset rmargin 24\n"
+		    "set yrange [0:*]\nset key outside right top\n",
+		    any[0] && any[1] ? 2 : 1, isfinite(t_min) ? t_min : 0,
+		    t_max);
+	pause_resume_marks(c, r);
+	for (panel = 0; panel < 2; panel++) {
+		if (!any[panel])
+			continue;
+		db_plot_cmd(&c->plot, "set ylabel '%s'\n", panel ?
+			    "resident memory (MiB)" : "CPU (% of one core)");
+		first = true;
+		for (k = 0; k < DB_ARRAY_SIZE(series); k++) {
+			if (ci[k] < 0 || series[k].mem != (panel == 1))
+				continue;
+			db_plot_cmd(&c->plot, "%s'%s' using 1:%zu with lines "
+				    "lw 2 lc rgb '%s' title '%s'",
+				    first ? "plot " : ", ", data, k + 2,
+				    series[k].colour, series[k].title);
+			first = false;
+		}
+		if (panel == 1 && isfinite(r->ram_bytes) && r->ram_bytes > 0)
+			db_plot_cmd(&c->plot, ", %.9g with lines dt 2 lw 1 lc "
+				    "rgb '#000000' title 'guest RAM'",
+				    r->ram_bytes / 1048576);
+		db_plot_cmd(&c->plot, "\n");
+	}
+	db_plot_cmd(&c->plot, "unset multiplot\n");
 	return 0;
 }
 

@@ -96,6 +96,14 @@ Test(report, page_embeds_gnuplot_svg_and_stands_alone)
 	cr_assert(strstr(page, "send bandwidth"));
 	cr_assert(strstr(page, ">pause<"));
 	cr_assert(strstr(page, ">resume<"));
+	/* the collectors: CPU above, memory below with the guest RAM */
+	cr_assert_eq(fx_count(page, "<title>guest vCPUs</title>"), 2,
+		     "the vCPU series in both collector plots");
+	cr_assert(strstr(page, "CPU (% of one core)"));
+	cr_assert(strstr(page, "resident memory (MiB)"));
+	cr_assert_eq(fx_count(page, "<title>guest RAM</title>"), 2);
+	cr_assert_eq(fx_count(page, ">pause<"), 6 + 2 * 2,
+		     "pause marked in every timeline and both collector panels");
 	/* ids stay unique with many SVGs inline */
 	cr_assert_eq(fx_count(page, "id=\"p0_gnuplot_canvas\""), 1);
 	cr_assert_eq(fx_count(page, "id=\"gnuplot_canvas\""), 0);
