@@ -525,36 +525,6 @@ static int plot_samples(struct ctx *c, const struct db_run *r,
 	return 0;
 }
 
-/* The run shown for a scenario: the median total time of its runs. */
-static size_t representative(const struct db_runset *rs, const struct db_scen *s)
-{
-	size_t i, j, best = NONE;
-	double bestd = INFINITY;
-
-	for (i = 0; i < s->nruns; i++) {
-		const struct db_run *r = &rs->runs[s->runs[i]];
-		size_t below = 0, total = 0;
-		double d;
-
-		if (!r->has_result)
-			continue;
-		for (j = 0; j < s->nruns; j++) {
-			const struct db_run *o = &rs->runs[s->runs[j]];
-
-			if (!o->has_result)
-				continue;
-			total++;
-			below += o->total_time_ns < r->total_time_ns;
-		}
-		d = fabs((double)below - (double)(total - 1) / 2);
-		if (d < bestd) {
-			bestd = d;
-			best = s->runs[i];
-		}
-	}
-	return best;
-}
-
 static int build_plots(struct ctx *c)
 {
 	const struct db_runset *rs = c->rs;
@@ -588,8 +558,8 @@ static int build_plots(struct ctx *c)
 		struct scen_plots *sp = &c->sp[i];
 
 		sp->timeline = sp->bars = sp->samples = NONE;
-		sp->rep_run = representative(rs, &rs->sc[i]);
-		if (sp->rep_run == NONE)
+		sp->rep_run = db_scen_representative(rs, &rs->sc[i]);
+		if (sp->rep_run == DB_NO_RUN)
 			continue;
 		err = plot_rounds(c, &rs->runs[sp->rep_run], sp);
 		if (!err)
@@ -872,10 +842,10 @@ int db_report_build(const struct db_runset *rs, const struct db_report_opts *o,
 		db_buf_esc(b, rs->sc[i].name);
 		db_buf_put(b, "</h3>\n");
 		scenario_summary(b, rs, &rs->sc[i]);
-		if (c.sp[i].rep_run != NONE &&
+		if (c.sp[i].rep_run != DB_NO_RUN &&
 		    c.sp[i].timeline == NONE)
 			db_buf_put(b, "<p>No rounds.csv: no timeline.</p>\n");
-		if (c.sp[i].rep_run != NONE && rs->sc[i].nruns > 1) {
+		if (c.sp[i].rep_run != DB_NO_RUN && rs->sc[i].nruns > 1) {
 			db_buf_printf(b, "<p class=\"meta\">Plots show repetition %d "
 				      "(median total time).</p>\n",
 				      rs->runs[c.sp[i].rep_run].rep);
@@ -896,20 +866,29 @@ out:
 	return err;
 }
 
+int db_report_write(const struct db_runset *rs, const char *html_path,
+		    const struct db_report_opts *o)
+{
+	struct db_buf b = { 0 };
+	int err;
+
+	err = db_report_build(rs, o, &b);
+	if (!err)
+		err = db_write_atomic(html_path, b.p, b.len);
+	db_buf_free(&b);
+	return err;
+}
+
 int db_report_render(const char *const *dirs, size_t ndirs,
 		     const char *html_path, const struct db_report_opts *o)
 {
 	struct db_runset *rs;
-	struct db_buf b = { 0 };
 	int err;
 
 	err = db_runset_load(&rs, dirs, ndirs);
 	if (err)
 		return err;
-	err = db_report_build(rs, o, &b);
-	if (!err)
-		err = db_write_atomic(html_path, b.p, b.len);
-	db_buf_free(&b);
+	err = db_report_write(rs, html_path, o);
 	db_runset_free(rs);
 	return err;
 }

@@ -232,6 +232,36 @@ static void load_result(struct db_run *r)
 	json_decref(j);
 }
 
+size_t db_scen_representative(const struct db_runset *rs,
+			      const struct db_scen *s)
+{
+	size_t i, j, best = DB_NO_RUN;
+	double bestd = INFINITY;
+
+	for (i = 0; i < s->nruns; i++) {
+		const struct db_run *r = &rs->runs[s->runs[i]];
+		size_t below = 0, total = 0;
+		double d;
+
+		if (!r->has_result)
+			continue;
+		for (j = 0; j < s->nruns; j++) {
+			const struct db_run *o = &rs->runs[s->runs[j]];
+
+			if (!o->has_result)
+				continue;
+			total++;
+			below += o->total_time_ns < r->total_time_ns;
+		}
+		d = fabs((double)below - (double)(total - 1) / 2);
+		if (d < bestd) {
+			bestd = d;
+			best = s->runs[i];
+		}
+	}
+	return best;
+}
+
 const char *db_run_verdict(const struct db_run *r)
 {
 	if (!r->has_result)
