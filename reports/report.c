@@ -675,6 +675,8 @@ static void run_row(struct db_buf *b, const struct db_runset *rs, size_t si,
 	db_buf_esc(b, r->checksum_dst);
 	if (r->ram_equal)
 		db_buf_put(b, "</td><td class=\"ok\">equal");
+	else if (!r->verified)
+		db_buf_put(b, "</td><td class=\"warn\">not verified");
 	else
 		db_buf_printf(b, "</td><td class=\"bad\">MISMATCH: %s page%s "
 			      "differ", fmt_num(r->mismatched_pages, t1, sizeof(t1)),

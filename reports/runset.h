@@ -41,6 +41,7 @@ struct db_run {
 	char tracker[96], outcome[32], stop_reason[32];
 	char checksum_src[40], checksum_dst[40];
 	bool converged, ram_equal;
+	bool verified;		/* a RAM verdict was reached (equal or not) */
 	double rounds, total_time_ns, downtime_ns, paused_at_ns, resumed_at_ns;
 	double guest_stall_ns, bytes_total, mismatched_pages;
 	double target_pps, achieved_pps, rate_pps;

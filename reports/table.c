@@ -124,7 +124,7 @@ static void fill_row(const struct db_runset *rs, const struct db_scen *s,
 	for (k = 0; k < s->nruns; k++) {
 		const struct db_run *o = &rs->runs[s->runs[k]];
 
-		if (o->has_result) {
+		if (o->has_result && o->verified) {
 			n++;
 			eq += o->ram_equal;
 		}
