@@ -315,21 +315,25 @@ static FILE *series_data(struct ctx *c, struct db_table *t, bool usable,
 	return f;
 }
 
-/* Dotted lines at the run's pause and resume (seconds on the x axis). */
+/* A dotted vertical line n at at_ns, labelled (seconds on the x axis). */
+static void mark(struct ctx *c, int n, double at_ns, const char *what,
+		 const char *colour, const char *place)
+{
+	if (isfinite(at_ns))
+		db_plot_cmd(&c->plot, "set arrow %d from %.9g, graph 0 to %.9g, "
+			    "graph 1 nohead lc rgb '%s' dt 3\nset label %d "
+			    "'%s' at %.9g, %s tc rgb '%s'\n", n, at_ns / 1e9,
+			    at_ns / 1e9, colour, n, what, at_ns / 1e9, place,
+			    colour);
+}
+
+/* The run's pause and resume. */
 static void pause_resume_marks(struct ctx *c, const struct db_run *r)
 {
-	if (isfinite(r->paused_at_ns))
-		db_plot_cmd(&c->plot, "set arrow 1 from %.9g, graph 0 to %.9g, "
-			    "graph 1 nohead lc rgb '#d62728' dt 3\nset label 1 "
-			    "'pause' at %.9g, graph 0.95 right offset -0.5,0 "
-			    "tc rgb '#d62728'\n", r->paused_at_ns / 1e9,
-			    r->paused_at_ns / 1e9, r->paused_at_ns / 1e9);
-	if (isfinite(r->resumed_at_ns))
-		db_plot_cmd(&c->plot, "set arrow 2 from %.9g, graph 0 to %.9g, "
-			    "graph 1 nohead lc rgb '#2ca02c' dt 3\nset label 2 "
-			    "'resume' at %.9g, graph 0.88 left offset 0.5,0 "
-			    "tc rgb '#2ca02c'\n", r->resumed_at_ns / 1e9,
-			    r->resumed_at_ns / 1e9, r->resumed_at_ns / 1e9);
+	mark(c, 1, r->paused_at_ns, "pause", "#d62728",
+	     "graph 0.95 right offset -0.5,0");
+	mark(c, 2, r->resumed_at_ns, "resume", "#2ca02c",
+	     "graph 0.88 left offset 0.5,0");
 }
 
 /* The timeline and the per-round bars of one run. */
