@@ -59,21 +59,30 @@ static char *backing_in_json(const struct db_result *res)
 	return out;
 }
 
+/* The summary's "SIZE BACKING," and result.json's config.backing. */
+static void check_backing(const struct db_result *res, const char *want)
+{
+	char *sum = summary_of(res), *b = backing_in_json(res), label[32];
+
+	snprintf(label, sizeof(label), "MiB %s,", want);
+	cr_assert(strstr(sum, label), "summary says %s: %s", want, sum);
+	cr_assert_str_eq(b, want);
+	free(b);
+	free(sum);
+}
+
 /* kmod-cow maps the RAM from its device: --backing anon did not apply. */
 Test(results, ram_a_tracker_provides_is_labelled_tracker)
 {
 	struct db_result res;
-	char *sum, *b;
+	char *sum;
 
 	make_result(&res, "kmod-cow");
 	cr_assert_eq(res.cfg.backing, DB_BACKING_ANON, "the default was asked for");
 	cr_assert_eq(db_result_backing(&res), DB_BACKING_TRACKER);
+	check_backing(&res, "tracker");
 	sum = summary_of(&res);
-	cr_assert(strstr(sum, "MiB tracker,"), "summary: %s", sum);
 	cr_assert_null(strstr(sum, "anon"), "summary: %s", sum);
-	b = backing_in_json(&res);
-	cr_assert_str_eq(b, "tracker");
-	free(b);
 	free(sum);
 	db_result_free(&res);
 }
@@ -81,16 +90,10 @@ Test(results, ram_a_tracker_provides_is_labelled_tracker)
 Test(results, ram_the_engine_maps_keeps_the_backing_asked_for)
 {
 	struct db_result res;
-	char *sum, *b;
 
 	make_result(&res, "uffd-async");
 	res.cfg.backing = DB_BACKING_MEMFD;
 	cr_assert_eq(db_result_backing(&res), DB_BACKING_MEMFD);
-	sum = summary_of(&res);
-	cr_assert(strstr(sum, "MiB memfd,"), "summary: %s", sum);
-	b = backing_in_json(&res);
-	cr_assert_str_eq(b, "memfd");
-	free(b);
-	free(sum);
+	check_backing(&res, "memfd");
 	db_result_free(&res);
 }
