@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dirtybench/common.h"
 #include "dirtybench/tracker.h"
+#include "files.h"
 #include "options.h"
 #include "transport.h"
 
@@ -405,21 +405,10 @@ int db_options_parse(struct db_run_config *c, unsigned cmd, int argc,
 
 static int check_out_dir(const char *dir)
 {
-	char path[600];
-	size_t i, n = strlen(dir);
-
-	if (!n)
+	if (!dir[0])
 		return 0;
-	snprintf(path, sizeof(path), "%s", dir);
-	for (i = 1; i <= n; i++) {
-		if (path[i] != '/' && path[i] != '\0')
-			continue;
-		path[i] = '\0';
-		if (mkdir(path, 0755) && errno != EEXIST)
-			return db_error_errno(-errno, "option --out: cannot create '%s'",
-					      path);
-		path[i] = dir[i];
-	}
+	if (db_mkdir_p(dir))
+		return db_error(-EINVAL, "option --out: %s", db_strerror());
 	if (access(dir, W_OK))
 		return db_error_errno(-errno, "option --out: cannot write into '%s'",
 				      dir);
