@@ -341,6 +341,16 @@ static void *sampler_main(void *arg)
 	return NULL;
 }
 
+/* What start allocated besides the thread, its lock and the file. */
+static void sampler_free(struct db_sampler *s)
+{
+	db_re_free(s->vcpu_re);
+	db_procfs_free(&s->pf);
+	free(s->vcpu.prev);
+	free(s->vcpu.cur);
+	free(s);
+}
+
 static const char *own(struct db_sampler *s, int i, const char *str)
 {
 	if (!str)
@@ -406,11 +416,7 @@ int db_sampler_start(struct db_sampler **out, const struct db_sampler_config *c)
 	*out = s;
 	return 0;
 fail:
-	db_re_free(s->vcpu_re);
-	db_procfs_free(&s->pf);
-	free(s->vcpu.prev);
-	free(s->vcpu.cur);
-	free(s);
+	sampler_free(s);
 	return err;
 }
 
@@ -482,10 +488,6 @@ int db_sampler_stop(struct db_sampler *s, struct db_sampler_cost *cost)
 		*cost = s->cost;
 	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->lock);
-	db_re_free(s->vcpu_re);
-	db_procfs_free(&s->pf);
-	free(s->vcpu.prev);
-	free(s->vcpu.cur);
-	free(s);
+	sampler_free(s);
 	return err;
 }
