@@ -42,6 +42,7 @@ struct db_round {
 	double dirty_rate_pps;
 	double bandwidth_bps;		/* bits/s that left during send_ns */
 	uint64_t snapshot_violations;
+	uint64_t dirty_limit_pps;	/* guest dirty-rate cap, 0: none */
 };
 
 struct db_result {
@@ -75,6 +76,8 @@ struct db_result {
 	double bandwidth_measured_bps;
 	bool snapshot;
 	uint64_t snapshot_violations;
+	uint64_t dirty_limit_pps;	/* the last cap, 0: never throttled */
+	int32_t dirty_limit_round;	/* first round under a cap, -1 */
 
 	bool same_clock;
 	int64_t clock_offset_ns;	/* destination minus source */

@@ -128,6 +128,17 @@ static int check_on_timeout(const char *in, char *canon, size_t len)
 	return put(canon, len, in);
 }
 
+static int check_dirty_limit(const char *in, char *canon, size_t len)
+{
+	uint64_t v;
+
+	if (strcmp(in, "off") && strcmp(in, "auto") &&
+	    (db_parse_rate(in, &v) || v < 4096))
+		return db_error(-EINVAL, "'%s' is not off, auto or a rate (50MB/s, 100mbit)",
+				in);
+	return put(canon, len, in);
+}
+
 /* A duration with an optional unit (ms, s, m) in the given unit (1 = ms). */
 static int parse_duration(const char *in, uint64_t unit_ms, uint64_t *out)
 {
@@ -279,6 +290,10 @@ static const struct db_target_key keys[DB_TK_COUNT] = {
 	[DB_TK_ON_TIMEOUT] = { "on_timeout", "--on-timeout", "",
 		"force | cancel", "at a cap: force the stop-and-copy, or cancel",
 		check_on_timeout },
+	[DB_TK_DIRTY_LIMIT] = { "dirty_limit", "--dirty-limit", "", "off | auto | RATE",
+		"cap the guest's dirty rate when pre-copy does not converge "
+		"(QEMU's dirty-limit); targets measuring convergence use off",
+		check_dirty_limit },
 	[DB_TK_SEED] = { "seed", "--seed", "seed", "N",
 		"workload seed", check_seed },
 	[DB_TK_SAMPLE_MS] = { "sample_ms", "--sample-ms", "s", "MS",
