@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dirtybench/common.h"
 #include "dirtybench/tracker.h"
+#include "files.h"
 #include "options.h"
 #include "transport.h"
 
@@ -128,8 +128,16 @@ static const struct db_option options[] = {
 	  "that draw random numbers." },
 	{ "out", "DIR", DB_T_STR, STR(out), "", 0, 0, NULL,
 	  ALL_SRC | DB_OPT_DEST | DB_OPT_MODEL,
-	  "Write result.json and rounds.csv (docs/results.md) into DIR, "
-	  "created if missing." },
+	  "Write result.json, rounds.csv and samples.csv (docs/results.md) "
+	  "into DIR, created if missing." },
+	{ "sample-ms", "MS", DB_T_MS, OFF(sample_ms), 0, "100", 0, 60000, NULL,
+	  ALL_SRC,
+	  "With --out: every MS milliseconds the collectors write a row of "
+	  "DIR/samples.csv: CPU of the source, the destination and the vCPU "
+	  "threads, their RSS, /proc/vmstat faults and THP splits, and with "
+	  "--link netns and a --bandwidth limit the shaped link's tc "
+	  "statistics (every second at most). Their own cost goes into "
+	  "result.json (collectors). 0 turns them off." },
 	{ "scenario", "NAME", DB_T_STR, STR(scenario), "", 0, 0, NULL, ALL_SRC,
 	  "Scenario name recorded in result.json (targets set it)." },
 	{ "lambda", "X", DB_T_DOUBLE, OFF(lambda), 0, "0.5", 0, 0, NULL,
@@ -408,21 +416,10 @@ int db_options_parse(struct db_run_config *c, unsigned cmd, int argc,
 
 static int check_out_dir(const char *dir)
 {
-	char path[600];
-	size_t i, n = strlen(dir);
-
-	if (!n)
+	if (!dir[0])
 		return 0;
-	snprintf(path, sizeof(path), "%s", dir);
-	for (i = 1; i <= n; i++) {
-		if (path[i] != '/' && path[i] != '\0')
-			continue;
-		path[i] = '\0';
-		if (mkdir(path, 0755) && errno != EEXIST)
-			return db_error_errno(-errno, "option --out: cannot create '%s'",
-					      path);
-		path[i] = dir[i];
-	}
+	if (db_mkdir_p(dir))
+		return db_error(-EINVAL, "option --out: %s", db_strerror());
 	if (access(dir, W_OK))
 		return db_error_errno(-errno, "option --out: cannot write into '%s'",
 				      dir);

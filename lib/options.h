@@ -63,6 +63,7 @@ struct db_run_config {
 	uint64_t warmup_ms;
 	uint64_t peer_timeout_ms;
 	uint64_t chunk_pages;
+	uint64_t sample_ms;		/* collectors' interval, 0 = off */
 	char listen[128];		/* dest */
 	char to[128];			/* migrate */
 	char port_file[512];		/* dest */

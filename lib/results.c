@@ -80,6 +80,20 @@ int db_result_exit_status(const struct db_result *res)
 	}
 }
 
+enum db_backing db_result_backing(const struct db_result *res)
+{
+	const char *f = res->tracker_flags, *want = "provides-ram";
+	size_t n, w = strlen(want);
+
+	while (*f) {
+		n = strcspn(f, ",");
+		if (n == w && !strncmp(f, want, w))
+			return DB_BACKING_TRACKER;
+		f += n + (f[n] == ',');
+	}
+	return res->cfg.backing;
+}
+
 static json_t *u64(uint64_t v)
 {
 	return json_integer((json_int_t)v);
@@ -95,13 +109,15 @@ static json_t *sum_json(bool have, struct db_hash128 h)
 	return json_string(s);
 }
 
-static json_t *config_json(const struct db_run_config *c)
+static json_t *config_json(const struct db_result *res)
 {
+	const struct db_run_config *c = &res->cfg;
 	json_t *o = json_object(), *w;
 	char buf[64];
 
 	json_object_set_new(o, "tracker", json_string(c->tracker));
-	json_object_set_new(o, "backing", json_string(db_backing_name(c->backing)));
+	json_object_set_new(o, "backing",
+			    json_string(db_backing_name(db_result_backing(res))));
 	json_object_set_new(o, "fill", json_string(c->fill == DB_FILL_ZERO ? "zero" : "random"));
 	json_object_set_new(o, "ram_bytes", u64(c->ram_bytes));
 	json_object_set_new(o, "page_size_bytes", u64(DB_PAGE_SIZE));
@@ -260,6 +276,27 @@ static json_t *model_json(const struct db_result *res)
 	return o;
 }
 
+static json_t *collectors_json(const struct db_result *res)
+{
+	const struct db_sampler_cost *c = &res->collectors;
+	json_t *o;
+
+	if (!res->have_collectors)
+		return json_null();
+	o = json_object();
+	json_object_set_new(o, "file", json_string("samples.csv"));
+	json_object_set_new(o, "sample_ms", u64(res->cfg.sample_ms));
+	json_object_set_new(o, "samples", u64(c->samples));
+	json_object_set_new(o, "wall_ns", u64(c->wall_ns));
+	json_object_set_new(o, "cpu_ns", u64(c->cpu_ns));
+	json_object_set_new(o, "tc_cpu_ns", u64(c->tc_cpu_ns));
+	json_object_set_new(o, "max_sample_ns", u64(c->max_sample_ns));
+	json_object_set_new(o, "cost_pct_of_core", json_real(c->pct_of_core));
+	json_object_set_new(o, "error", res->collectors_error[0] ?
+			    json_string(res->collectors_error) : json_null());
+	return o;
+}
+
 static json_t *result_json(const struct db_result *res)
 {
 	json_t *o = json_object(), *host = json_object(), *rounds = json_array();
@@ -285,11 +322,12 @@ static json_t *result_json(const struct db_result *res)
 			    json_string(res->cfg.scenario) : json_null());
 	json_object_set_new(o, "started_at", json_string(res->started_at));
 	json_object_set_new(o, "host", host);
-	json_object_set_new(o, "config", config_json(&res->cfg));
+	json_object_set_new(o, "config", config_json(res));
 	json_object_set_new(o, "summary", summary_json(res));
 	json_object_set_new(o, "tracker", tracker_json(res));
 	json_object_set_new(o, "workload", workload_json(res));
 	json_object_set_new(o, "model", model_json(res));
+	json_object_set_new(o, "collectors", collectors_json(res));
 	json_object_set_new(o, "clock", clk);
 	json_object_set_new(o, "rounds", rounds);
 	json_object_set_new(o, "error", res->error[0] ? json_string(res->error) : json_null());
@@ -370,7 +408,7 @@ void db_result_print_summary(const struct db_result *res, FILE *f)
 	fprintf(f, "%s: %s, %s %s, workload %s, bandwidth %s\n",
 		db_outcome_name(res->outcome), cfg->tracker,
 		db_fmt_bytes(cfg->ram_bytes, a, sizeof(a)),
-		db_backing_name(cfg->backing), cfg->workload,
+		db_backing_name(db_result_backing(res)), cfg->workload,
 		cfg->bandwidth ? (snprintf(b, sizeof(b), "%.0f Mbit/s",
 					   cfg->bandwidth * 8 / 1e6), b) : "unlimited");
 	if (res->verified) {
@@ -403,6 +441,13 @@ void db_result_print_summary(const struct db_result *res, FILE *f)
 			db_fmt_bytes(res->model.bytes_total, a, sizeof(a)),
 			db_fmt_ns(res->model.downtime_ns, b, sizeof(b)),
 			res->dirty_limit_round >= 0 ? " (for the guest unthrottled)" : "");
+	if (res->have_collectors && !res->collectors_error[0])
+		fprintf(f, "  collectors: %llu samples every %llu ms, cost %.2f%% of a core\n",
+			(unsigned long long)res->collectors.samples,
+			(unsigned long long)res->cfg.sample_ms,
+			res->collectors.pct_of_core);
+	if (res->collectors_error[0])
+		fprintf(f, "  collectors: %s\n", res->collectors_error);
 	if (res->error[0])
 		fprintf(f, "  error: %s\n", res->error);
 	if (res->outcome >= DB_OUTCOME_ABORTED && res->role == DB_ROLE_SRC)

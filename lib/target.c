@@ -91,7 +91,7 @@ static int check_seed(const char *in, char *canon, size_t len)
 
 static int check_sample_ms(const char *in, char *canon, size_t len)
 {
-	return check_num(in, canon, len, 1, 60000);
+	return check_num(in, canon, len, 0, 60000);
 }
 
 static int check_pattern(const char *in, char *canon, size_t len)
@@ -297,7 +297,7 @@ static const struct db_target_key keys[DB_TK_COUNT] = {
 	[DB_TK_SEED] = { "seed", "--seed", "seed", "N",
 		"workload seed", check_seed },
 	[DB_TK_SAMPLE_MS] = { "sample_ms", "--sample-ms", "s", "MS",
-		"collectors' sampling interval", check_sample_ms },
+		"collectors' sampling interval (0: none)", check_sample_ms },
 	[DB_TK_RATE] = { "rate", NULL, "",
 		"idle | DIRTYxPERIOD_MS | 'TOTAL DIRTY PERIOD_MS'",
 		"dirtyram rate(s); --workload pages=TOTAL,dirty=DIRTY,period=MS",
