@@ -828,6 +828,9 @@ int db_source_migrate(struct db_source *s, int fd, bool same_clock,
 	} else {
 		take_tracker_figures(s);
 		db_tracker_detach(s->trk);
+		/* RAM differs: the destination did not resume, so the source does */
+		if (!res->ram_equal)
+			keep_guest_running(s);
 	}
 	if (s->wl_started) {
 		dr_get_stats(s->wl, &res->wl);

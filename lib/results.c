@@ -450,7 +450,7 @@ void db_result_print_summary(const struct db_result *res, FILE *f)
 		fprintf(f, "  collectors: %s\n", res->collectors_error);
 	if (res->error[0])
 		fprintf(f, "  error: %s\n", res->error);
-	if (res->outcome >= DB_OUTCOME_ABORTED && res->role == DB_ROLE_SRC)
-		fprintf(f, "  the guest kept running on the source (%llu pages written after the abort)\n",
+	if (res->guest_running_on_source && res->role == DB_ROLE_SRC)
+		fprintf(f, "  the guest kept running on the source (%llu pages written since)\n",
 			(unsigned long long)res->pages_written_after_abort);
 }

@@ -445,6 +445,10 @@ Test(engine, a_faulty_tracker_fails_validation_with_pages_listed, .timeout = 120
 		cr_assert_lt(json_integer_value(json_array_get(first, i)), 8192,
 			     "page numbers inside RAM");
 	cr_assert(!jtrue(r, "summary.resumed"), "RAM that differs is not resumed");
+	cr_assert(jtrue(r, "summary.guest_running_on_source"),
+		  "the guest keeps running on the source when the destination's RAM differs");
+	cr_assert_gt(jint(r, "workload.pages_written_after_abort"), 0,
+		     "and it really writes there");
 	json_decref(r);
 }
 
