@@ -19,33 +19,32 @@ DESTDIR =
 # build/ and bin/, or build-san/ and bin-san/ with SAN=1
 O = build$(SAN:1=-san)
 BIN = bin$(SAN:1=-san)
-SUB = $(MAKE) -f mk/build.mk O=$(O) BIN=$(BIN) SAN=$(SAN)
+SUB = sh mk/sub.sh $(MAKE) O=$(O) BIN=$(BIN) SAN=$(SAN)
+PREP = sh mk/prepare.sh $(O) $(SAN)
 
 all: prepare
 	@$(SUB) all
 
 prepare:
-	@if [ ! -f $(O)/config.mk ] || [ configure -nt $(O)/config.mk ]; then \
-		sh ./configure O=$(O) SAN=$(SAN) || exit $$?; fi
-	@sh mk/gen.sh > $(O)/rules.mk.new && mv $(O)/rules.mk.new $(O)/rules.mk
+	@$(PREP)
 
 deps:
 	@sh ci/deps.sh
 
 check: deps
-	@$(MAKE) prepare SAN=$(SAN)
+	@$(PREP)
 	@$(SUB) check
 
 check-kernel: deps
-	@$(MAKE) prepare SAN=$(SAN)
+	@$(PREP)
 	@$(SUB) check-kernel
 
 bench: deps
-	@$(MAKE) prepare
+	@$(PREP)
 	@$(SUB) bench TARGET=$(TARGET)
 
 perf: deps
-	@$(MAKE) prepare
+	@$(PREP)
 	@$(SUB) perf
 
 dirtyram-static: prepare

@@ -14,6 +14,7 @@
 #include "cmdopt.h"
 #include "matrix.h"
 #include "../reports/report.h"
+#include "../reports/table.h"
 #include "target.h"
 
 enum { OPT_SCALE = 256, OPT_NO_REPORT, OPT_BIN, OPT_QUIET };
@@ -48,10 +49,15 @@ static const struct cmd_doc doc = {
 	"DIR/SCENARIO/repK/ (result.json, rounds.csv, samples.csv, run.log).\n"
 	"A run that crashes or hangs costs only that run; its status is kept\n"
 	"in DIR/bench.json. Scenarios whose tracker cannot run here are listed\n"
-	"as skipped with the reason. At the end DIR/report.html is written and\n"
-	"its path printed. On a terminal a status line shows the scenario, its\n"
-	"round, the pages still to send, the elapsed time and an estimate of\n"
-	"the time left; elsewhere it stays quiet.\n\n"
+	"as skipped with the reason. At the end a table shows one row per\n"
+	"scenario (its median run): tracker, dirty rate, rounds, converged,\n"
+	"stop reason, downtime, total time, guest stall, ram_equal and the\n"
+	"result; a row with a RAM mismatch or a failed run starts with !!\n"
+	"(red on a terminal). Then DIR/report.html is written and the paths\n"
+	"printed, the report last. On a terminal a status line shows the\n"
+	"scenario, its round, the pages still to send, the elapsed time and an\n"
+	"estimate of the time left; elsewhere only the table and the paths\n"
+	"are printed.\n\n"
 	"Built-in targets: host (the default, under two minutes), ci (the\n"
 	"nightly set), exynos (the ARM test bed: 1792 MiB, 1 Gbit/s netns).\n",
 	.opts = opts,
@@ -155,6 +161,7 @@ int cmd_bench(int argc, char **argv)
 	struct db_target_opts to = { 0 };
 	struct db_matrix_opts mo = { 0 };
 	struct db_matrix_summary sum;
+	struct db_runset *rs;
 	struct db_target *t;
 	char out[PATH_MAX], html[PATH_MAX + 16], self[PATH_MAX];
 	struct sigaction sa = { .sa_handler = on_sigint };
@@ -212,21 +219,31 @@ int cmd_bench(int argc, char **argv)
 		fprintf(stderr, "dirtybench bench: %s\n", db_strerror());
 		return DB_EXIT_RESOURCE;
 	}
+	rc = sum.mismatch ? DB_EXIT_VALIDATION :
+	     sum.failed || sum.not_run ? DB_EXIT_ABORTED : DB_EXIT_OK;
+	dirs[0] = out;
+	err = db_runset_load(&rs, dirs, 1);
+	if (err) {
+		fprintf(stderr, "dirtybench bench: %s\n", db_strerror());
+		return rc ? rc : DB_EXIT_RESOURCE;
+	}
+	db_runset_print_table(rs, stdout, isatty(STDOUT_FILENO));
 	printf("%u runs: %u ok, %u RAM mismatch, %u skipped, %u failed, "
 	       "%u not run; %.1f s\n", sum.runs, sum.ok, sum.mismatch,
 	       sum.skipped, sum.failed, sum.not_run, (double)sum.duration_ns / 1e9);
 	printf("runs: %s\n", out);
-	rc = sum.mismatch ? DB_EXIT_VALIDATION :
-	     sum.failed || sum.not_run ? DB_EXIT_ABORTED : DB_EXIT_OK;
-	if (a.no_report)
-		return rc;
-	snprintf(html, sizeof(html), "%s/report.html", out);
-	dirs[0] = out;
-	err = db_report_render(dirs, 1, html, NULL);
-	if (err) {
-		fprintf(stderr, "dirtybench bench: report: %s\n", db_strerror());
-		return rc ? rc : DB_EXIT_RESOURCE;
+	fflush(stdout);
+	if (!a.no_report) {
+		snprintf(html, sizeof(html), "%s/report.html", out);
+		err = db_report_write(rs, html, NULL);
+		if (err) {
+			fprintf(stderr, "dirtybench bench: report: %s\n",
+				db_strerror());
+			rc = rc ? rc : DB_EXIT_RESOURCE;
+		} else {
+			printf("report: %s\n", html);
+		}
 	}
-	printf("report: %s\n", html);
+	db_runset_free(rs);
 	return rc;
 }

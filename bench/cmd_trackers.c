@@ -50,7 +50,7 @@ int cmd_trackers(int argc, char **argv)
 	if (json)
 		printf("[");
 	else
-		printf("%-14s %-11s %-6s %-28s %s\n", "TRACKER", "STATUS", "GRAN",
+		printf("%-14s %-11s %-5s %-33s %s\n", "TRACKER", "STATUS", "GRAN",
 		       "FLAGS", "DESCRIPTION / WHY NOT");
 	for (k = 0; k < db_tracker_count(); k++) {
 		const struct db_tracker_ops *ops = db_tracker_ops_at(k);
@@ -70,7 +70,7 @@ int cmd_trackers(int argc, char **argv)
 			json_str(err ? why : "");
 			printf("}");
 		} else {
-			printf("%-14s %-11s %-6s %-28s %s\n", ops->name,
+			printf("%-14s %-11s %-5s %-33s %s\n", ops->name,
 			       err ? "unavailable" : "available",
 			       ops->granularity == DB_PAGE_SIZE ? "4K" : "?",
 			       flags, err ? why : ops->desc);

@@ -63,10 +63,10 @@ static void help(const char *name, unsigned cmd)
 	printf("Options:\n");
 	db_options_help(stdout, cmd);
 	printf("\nOutput: one line per round on a terminal (or with --progress) and a\n"
-	       "summary; with --out DIR, DIR/result.json and DIR/rounds.csv (schema in\n"
-	       "docs/results.md). Downtime runs from the source's pause to the\n"
-	       "destination's resume, minus the time the harness spends verifying\n"
-	       "the RAM (reported apart as verify_ns).\n\n");
+	       "summary; with --out DIR, DIR/result.json, DIR/rounds.csv and\n"
+	       "DIR/samples.csv (schema in docs/results.md). Downtime runs from the\n"
+	       "source's pause to the destination's resume, minus the time the\n"
+	       "harness spends verifying the RAM (reported apart as verify_ns).\n\n");
 	if (cmd == DB_OPT_RUN)
 		printf("Examples:\n"
 "  dirtybench run --tracker uffd-async --ram 256M --bandwidth 1gbit \\\n"
@@ -129,6 +129,10 @@ int db_cmd_source(const char *name, unsigned cmd, int argc, char **argv)
 	status = db_result_exit_status(&res);
 	if (cfg.out[0] && db_result_write(&res, cfg.out)) {
 		fprintf(stderr, "dirtybench %s: %s\n", name, db_strerror());
+		status = status ? status : DB_EXIT_RESOURCE;
+	}
+	if (res.collectors_error[0]) {
+		fprintf(stderr, "dirtybench %s: %s\n", name, res.collectors_error);
 		status = status ? status : DB_EXIT_RESOURCE;
 	}
 	if (!cfg.quiet)

@@ -6,11 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
 #include "dirtybench/common.h"
 #include "console.h"
+#include "re.h"
 
 enum {
 	RE_BOOT,
@@ -42,9 +40,12 @@ static const char *const patterns[RE_COUNT] = {
 /* What Criterion prints for a test that --filter left out. */
 #define TAP_FILTERED "test was skipped"
 
+/* Ten captures cover every pattern above. */
+#define NCAP 10
+
 struct parser {
-	pcre2_code *re[RE_COUNT];
-	pcre2_match_data *md;
+	struct db_re *re[RE_COUNT];
+	struct db_re_cap cap[NCAP];	/* of the last match */
 	const char *line;
 	int section;		/* index into c->suites, -1 outside */
 	bool tap;
@@ -56,35 +57,22 @@ static void parser_free(struct parser *p)
 	int i;
 
 	for (i = 0; i < RE_COUNT; i++)
-		pcre2_code_free(p->re[i]);
-	pcre2_match_data_free(p->md);
+		db_re_free(p->re[i]);
 }
 
 static int parser_init(struct parser *p)
 {
-	PCRE2_UCHAR msg[160];
-	PCRE2_SIZE off;
-	int i, code;
+	int i, err;
 
 	memset(p, 0, sizeof(*p));
 	p->section = -1;
 	p->last_fail = -1;
 	for (i = 0; i < RE_COUNT; i++) {
-		p->re[i] = pcre2_compile((PCRE2_SPTR)patterns[i],
-					 PCRE2_ZERO_TERMINATED, 0, &code, &off,
-					 NULL);
-		if (!p->re[i]) {
-			pcre2_get_error_message(code, msg, sizeof(msg));
+		err = db_re_compile(&p->re[i], patterns[i], 0, "console");
+		if (err) {
 			parser_free(p);
-			return db_error(-EINVAL, "console: pattern '%s' at %zu: %s",
-					patterns[i], (size_t)off, (char *)msg);
+			return err;
 		}
-	}
-	/* Ten captures cover every pattern above. */
-	p->md = pcre2_match_data_create(10, NULL);
-	if (!p->md) {
-		parser_free(p);
-		return -ENOMEM;
 	}
 	return 0;
 }
@@ -92,24 +80,14 @@ static int parser_init(struct parser *p)
 static bool match(struct parser *p, int which, const char *s, size_t len)
 {
 	p->line = s;
-	return pcre2_match(p->re[which], (PCRE2_SPTR)s, len, 0, 0, p->md,
-			   NULL) > 0;
+	return db_re_match(p->re[which], s, len, 0, p->cap, NCAP) == 1;
 }
 
 /* Capture i of the last match into out ("" if it did not take part). */
 static void cap(const struct parser *p, int i, char *out, size_t outlen)
 {
-	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(p->md);
-	size_t n;
-
-	out[0] = '\0';
-	if (ov[2 * i] == PCRE2_UNSET || !outlen)
-		return;
-	n = ov[2 * i + 1] - ov[2 * i];
-	if (n >= outlen)
-		n = outlen - 1;
-	memcpy(out, p->line + ov[2 * i], n);
-	out[n] = '\0';
+	if (outlen)
+		db_re_cap_str(p->line, p->cap, i, out, outlen);
 }
 
 static double cap_double(const struct parser *p, int i)

@@ -57,13 +57,10 @@ int db_procfs_stat(struct db_procfs *p, const char *text,
 		   struct db_proc_stat *st)
 {
 	struct db_re_cap cap[5];
-	long n;
 
 	if (db_re_match(p->stat, text, strlen(text), 0, cap, 5) != 1)
 		return db_error(-EINVAL, "not a /proc stat line: %.60s", text);
-	n = DB_MIN(cap[1].eo - cap[1].so, (long)sizeof(st->comm) - 1);
-	memcpy(st->comm, text + cap[1].so, (size_t)n);
-	st->comm[n] = '\0';
+	db_re_cap_str(text, cap, 1, st->comm, sizeof(st->comm));
 	st->state = text[cap[2].so];
 	st->utime = db_re_cap_u64(text, cap, 3);
 	st->stime = db_re_cap_u64(text, cap, 4);

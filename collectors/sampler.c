@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "dirtybench/common.h"
+#include "files.h"
 #include "procfs.h"
 #include "re.h"
 #include "sampler.h"
@@ -28,8 +29,27 @@ struct cpu_track {
 	bool valid;
 };
 
+/* One vCPU thread's ticks at a sample. */
+struct thread_ticks {
+	pid_t tid;
+	uint64_t ticks;
+};
+
+/*
+ * The vCPU threads at the previous and at this sample, thread by thread:
+ * threads come (the destination's, at resume) and go (the source's, at
+ * the end), so a sum of totals would jump.
+ */
+struct vcpu_track {
+	struct thread_ticks *prev, *cur;
+	size_t nprev, ncur, cap;
+	bool sampled;		/* prev holds a sample */
+	bool oom;
+};
+
 struct db_sampler {
-	struct db_sampler_config cfg;
+	struct db_sampler_config cfg;	/* its strings point into str below */
+	char str[4][PATH_MAX];
 	struct db_procfs pf;
 	struct db_re *vcpu_re;
 	FILE *csv;
@@ -39,7 +59,9 @@ struct db_sampler {
 	bool stop;
 	int err;
 	long hz;
-	struct cpu_track src, dst, vcpu;
+	struct cpu_track src, dst;
+	struct vcpu_track vcpu;
+	uint64_t t0_new;	/* db_sampler_set_t0(), applied at stop */
 	int64_t pgfault0, thp0;
 	struct db_tc_stats tc0, tc_last;
 	bool tc_have0, tc_ok;
@@ -69,20 +91,41 @@ static bool pid_ticks(struct db_sampler *s, pid_t pid, uint64_t *ticks)
 	return true;
 }
 
-/* Ticks of the vCPU threads: those whose name matches. */
-static bool vcpu_ticks(struct db_sampler *s, pid_t pid, uint64_t *ticks)
+static void vcpu_add(struct vcpu_track *v, pid_t tid, uint64_t ticks)
+{
+	struct thread_ticks *a, *b;
+	size_t cap;
+
+	if (v->ncur == v->cap) {
+		cap = v->cap ? 2 * v->cap : 16;
+		a = realloc(v->cur, cap * sizeof(*a));
+		if (a)
+			v->cur = a;
+		b = a ? realloc(v->prev, cap * sizeof(*b)) : NULL;
+		if (b)
+			v->prev = b;
+		if (!a || !b) {
+			v->oom = true;
+			return;
+		}
+		v->cap = cap;
+	}
+	v->cur[v->ncur].tid = tid;
+	v->cur[v->ncur++].ticks = ticks;
+}
+
+/* Add the threads of pid whose name matches to s->vcpu.cur. */
+static void vcpu_scan(struct db_sampler *s, pid_t pid)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
 	struct db_proc_stat st;
-	bool any = false;
 	DIR *d;
 
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	d = opendir(path);
 	if (!d)
-		return false;
-	*ticks = 0;
+		return;
 	while ((de = readdir(d))) {
 		if (de->d_name[0] < '0' || de->d_name[0] > '9')
 			continue;
@@ -90,21 +133,61 @@ static bool vcpu_ticks(struct db_sampler *s, pid_t pid, uint64_t *ticks)
 			 de->d_name);
 		if (read_stat(s, path, &st) || !db_re_test(s->vcpu_re, st.comm))
 			continue;
-		*ticks += st.utime + st.stime;
-		any = true;
+		vcpu_add(&s->vcpu, (pid_t)atoi(de->d_name), st.utime + st.stime);
 	}
 	closedir(d);
-	return any;
+}
+
+/*
+ * Ticks the vCPU threads used since the previous sample: a thread seen
+ * then counts its growth, a new one all its ticks. False when there is
+ * nothing to tell (no previous sample, no vCPU thread then or now).
+ */
+static bool vcpu_delta(struct db_sampler *s, uint64_t *ticks)
+{
+	struct vcpu_track *v = &s->vcpu;
+	struct thread_ticks *t;
+	bool ok;
+	size_t i, j;
+
+	v->ncur = 0;
+	if (s->cfg.vcpu_pid)
+		vcpu_scan(s, s->cfg.vcpu_pid);
+	if (s->cfg.dst_pid && s->cfg.dst_pid != s->cfg.vcpu_pid)
+		vcpu_scan(s, s->cfg.dst_pid);
+	*ticks = 0;
+	for (i = 0; i < v->ncur; i++) {
+		for (j = 0; j < v->nprev && v->prev[j].tid != v->cur[i].tid; j++)
+			;
+		if (j == v->nprev)
+			*ticks += v->cur[i].ticks;
+		else if (v->cur[i].ticks >= v->prev[j].ticks)
+			*ticks += v->cur[i].ticks - v->prev[j].ticks;
+	}
+	ok = v->sampled && !v->oom && (v->ncur || v->nprev);
+	t = v->prev;
+	v->prev = v->cur;
+	v->cur = t;
+	v->nprev = v->ncur;
+	v->sampled = !v->oom;
+	v->oom = false;
+	return ok;
+}
+
+static void put_pct(struct db_sampler *s, bool ok, uint64_t ticks,
+		    uint64_t dt_ns)
+{
+	if (ok && dt_ns)
+		fprintf(s->csv, ",%.1f", (double)ticks * 1e11 /
+			(double)s->hz / (double)dt_ns);
+	else
+		fputc(',', s->csv);
 }
 
 static void put_cpu(struct db_sampler *s, struct cpu_track *t, bool ok,
 		    uint64_t ticks, uint64_t dt_ns)
 {
-	if (ok && t->valid && dt_ns && ticks >= t->ticks)
-		fprintf(s->csv, ",%.1f", (double)(ticks - t->ticks) * 1e11 /
-			(double)s->hz / (double)dt_ns);
-	else
-		fputc(',', s->csv);
+	put_pct(s, ok && t->valid && ticks >= t->ticks, ticks - t->ticks, dt_ns);
 	t->ticks = ticks;
 	t->valid = ok;
 }
@@ -180,13 +263,14 @@ static void sample(struct db_sampler *s, uint64_t now)
 	int64_t pgf, thp;
 	bool ok;
 
-	fprintf(s->csv, "%llu", (unsigned long long)(now - c->t0_ns));
+	/* signed: a t0 set later puts the first rows before it */
+	fprintf(s->csv, "%lld", (long long)(int64_t)(now - c->t0_ns));
 	ok = c->src_pid && pid_ticks(s, c->src_pid, &t);
 	put_cpu(s, &s->src, ok, ok ? t : 0, dt);
 	ok = c->dst_pid && pid_ticks(s, c->dst_pid, &t);
 	put_cpu(s, &s->dst, ok, ok ? t : 0, dt);
-	ok = c->vcpu_pid && vcpu_ticks(s, c->vcpu_pid, &t);
-	put_cpu(s, &s->vcpu, ok, ok ? t : 0, dt);
+	ok = vcpu_delta(s, &t);
+	put_pct(s, ok, t, dt);
 	put_rss(s, c->src_pid);
 	put_rss(s, c->dst_pid);
 	if (db_read_file("/proc/vmstat", s->buf, sizeof(s->buf)) >= 0 &&
@@ -257,6 +341,24 @@ static void *sampler_main(void *arg)
 	return NULL;
 }
 
+/* What start allocated besides the thread, its lock and the file. */
+static void sampler_free(struct db_sampler *s)
+{
+	db_re_free(s->vcpu_re);
+	db_procfs_free(&s->pf);
+	free(s->vcpu.prev);
+	free(s->vcpu.cur);
+	free(s);
+}
+
+static const char *own(struct db_sampler *s, int i, const char *str)
+{
+	if (!str)
+		return NULL;
+	snprintf(s->str[i], sizeof(s->str[i]), "%s", str);
+	return s->str[i];
+}
+
 int db_sampler_start(struct db_sampler **out, const struct db_sampler_config *c)
 {
 	struct db_sampler *s;
@@ -268,6 +370,11 @@ int db_sampler_start(struct db_sampler **out, const struct db_sampler_config *c)
 	if (!s)
 		return db_error(-ENOMEM, "sampler: out of memory");
 	s->cfg = *c;
+	/* the caller's strings may not outlive this call */
+	s->cfg.csv_path = own(s, 0, c->csv_path);
+	s->cfg.tc_dev = own(s, 1, c->tc_dev);
+	s->cfg.tc_netns = own(s, 2, c->tc_netns);
+	s->cfg.vcpu_comm = own(s, 3, c->vcpu_comm ? c->vcpu_comm : "^vcpu");
 	if (!s->cfg.sample_ms)
 		s->cfg.sample_ms = 100;
 	if (!s->cfg.tc_ms)
@@ -278,14 +385,14 @@ int db_sampler_start(struct db_sampler **out, const struct db_sampler_config *c)
 	s->pgfault0 = -1;
 	err = db_procfs_init(&s->pf);
 	if (!err)
-		err = db_re_compile(&s->vcpu_re, c->vcpu_comm ? c->vcpu_comm :
-				    "^vcpu", 0, "sampler --vcpu-threads");
+		err = db_re_compile(&s->vcpu_re, s->cfg.vcpu_comm, 0,
+				    "sampler --vcpu-threads");
 	if (err)
 		goto fail;
-	s->csv = fopen(c->csv_path, "w");
+	s->csv = fopen(s->cfg.csv_path, "w");
 	if (!s->csv) {
 		err = db_error_errno(-errno, "sampler: cannot write %s",
-				     c->csv_path);
+				     s->cfg.csv_path);
 		goto fail;
 	}
 	fprintf(s->csv, "t_ns,src_cpu_pct,dst_cpu_pct,vcpu_cpu_pct,"
@@ -309,9 +416,53 @@ int db_sampler_start(struct db_sampler **out, const struct db_sampler_config *c)
 	*out = s;
 	return 0;
 fail:
-	db_re_free(s->vcpu_re);
-	db_procfs_free(&s->pf);
-	free(s);
+	sampler_free(s);
+	return err;
+}
+
+void db_sampler_set_t0(struct db_sampler *s, uint64_t t0_ns)
+{
+	pthread_mutex_lock(&s->lock);
+	s->t0_new = t0_ns;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Rewrite the file with every t_ns shifted by -delta_ns. */
+static int shift_times(const char *path, int64_t delta_ns)
+{
+	char *text, *out, *p, *end, *nl;
+	size_t len, n = 0, cap;
+	long long t;
+	int err;
+
+	err = db_slurp(path, SIZE_MAX / 2, &text, &len);
+	if (err)
+		return err;
+	/* each row grows by at most the 20 digits of a 64-bit number */
+	cap = len + 1;
+	for (p = text; (p = memchr(p, '\n', len - (size_t)(p - text))); p++)
+		cap += 21;
+	out = malloc(cap);
+	if (!out) {
+		free(text);
+		return db_error(-ENOMEM, "sampler: out of memory for %s", path);
+	}
+	nl = memchr(text, '\n', len);
+	p = nl ? nl + 1 : text + len;
+	memcpy(out, text, (size_t)(p - text));	/* the header */
+	n = (size_t)(p - text);
+	while (p < text + len) {
+		t = strtoll(p, &end, 10);
+		n += (size_t)snprintf(out + n, cap - n, "%lld", t - delta_ns);
+		nl = memchr(end, '\n', len - (size_t)(end - text));
+		nl = nl ? nl + 1 : text + len;
+		memcpy(out + n, end, (size_t)(nl - end));
+		n += (size_t)(nl - end);
+		p = nl;
+	}
+	err = db_write_atomic(path, out, n);
+	free(out);
+	free(text);
 	return err;
 }
 
@@ -330,12 +481,13 @@ int db_sampler_stop(struct db_sampler *s, struct db_sampler_cost *cost)
 		(double)s->cost.wall_ns : 0;
 	if (ferror(s->csv) | fclose(s->csv))
 		err = db_error(-EIO, "sampler: cannot write %s", s->cfg.csv_path);
+	if (!err && s->t0_new && s->t0_new != s->cfg.t0_ns)
+		err = shift_times(s->cfg.csv_path,
+				  (int64_t)(s->t0_new - s->cfg.t0_ns));
 	if (cost)
 		*cost = s->cost;
 	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->lock);
-	db_re_free(s->vcpu_re);
-	db_procfs_free(&s->pf);
-	free(s);
+	sampler_free(s);
 	return err;
 }

@@ -12,6 +12,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/*
+ * vCPU threads: the threads of vcpu_pid and of dst_pid whose name matches
+ * vcpu_comm, so that the guest's CPU shows on both sides of a migration.
+ */
 struct db_sampler_config {
 	pid_t src_pid;		/* 0: none; a process or a thread id */
 	pid_t dst_pid;		/* 0: none */
@@ -37,6 +41,12 @@ struct db_sampler_cost {
 struct db_sampler;
 
 int db_sampler_start(struct db_sampler **out, const struct db_sampler_config *c);
+/*
+ * Count t_ns from t0_ns (CLOCK_MONOTONIC) instead, in every row: those
+ * already written are rewritten at stop, and rows taken before t0_ns get
+ * negative times. For a migration whose start is known only once it ran.
+ */
+void db_sampler_set_t0(struct db_sampler *s, uint64_t t0_ns);
 /* Stop, flush samples.csv, report the cost. 0 or the first write error. */
 int db_sampler_stop(struct db_sampler *s, struct db_sampler_cost *cost);
 

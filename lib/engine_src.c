@@ -55,6 +55,8 @@ struct db_source {
 	double bw_est;			/* bytes/s left the socket, last round */
 	uint64_t wire_bytes, wire_ns;	/* over all rounds */
 	uint32_t epoch;			/* the workload's current epoch */
+	uint64_t limit_pps;		/* guest dirty-rate cap now, 0: none */
+	unsigned high_rounds;		/* rounds in a row over the trigger */
 	bool cancelled, end_sent;
 	bool check_stamps;		/* count pages newer than their round */
 	uint64_t ready_at, verified_at, resumed_at;	/* destination clock */
@@ -555,6 +557,40 @@ static int decide(struct db_source *s, uint32_t round, uint64_t n, bool *final)
 	return 0;
 }
 
+/*
+ * Dirty-limit (QEMU's trigger): a round that dirtied more than half the
+ * bytes it sent counts as high; after two high rounds in a row the guest's
+ * dirty rate is capped (auto: at half the measured bandwidth, so the dirty
+ * set halves each round), and every further pair halves the cap.
+ */
+static void dirty_limit_update(struct db_source *s, const struct db_round *prev,
+			       uint64_t n)
+{
+	struct db_result *res = s->res;
+	uint64_t cap;
+
+	if (!s->wl || s->cfg.dirty_limit_mode == DB_DIRTY_LIMIT_OFF)
+		return;
+	if ((double)n * DB_PAGE_SIZE <= 0.5 * (double)prev->bytes) {
+		s->high_rounds = 0;
+		return;
+	}
+	if (++s->high_rounds < 2)
+		return;
+	s->high_rounds = 0;
+	if (s->limit_pps)
+		cap = s->limit_pps / 2;
+	else if (s->cfg.dirty_limit_mode == DB_DIRTY_LIMIT_RATE)
+		cap = s->cfg.dirty_limit_pps;
+	else
+		cap = (uint64_t)(0.5 * s->bw_est / DB_PAGE_SIZE);
+	s->limit_pps = DB_MAX(cap, 1);
+	dr_set_rate_limit(s->wl, s->limit_pps);
+	res->dirty_limit_pps = s->limit_pps;
+	if (res->dirty_limit_round < 0)
+		res->dirty_limit_round = (int32_t)prev->round + 1;
+}
+
 static int pause_guest(struct db_source *s)
 {
 	int err;
@@ -619,6 +655,8 @@ static int precopy(struct db_source *s)
 			err = decide(s, round, n, &final);
 			if (err)
 				return err;
+			if (!final)
+				dirty_limit_update(s, prev, n);
 		}
 		if (final) {
 			rs->final = true;
@@ -629,6 +667,7 @@ static int precopy(struct db_source *s)
 				return err;
 		}
 		rs->dirty_pages = db_bitmap_count(&s->dirty);
+		rs->dirty_limit_pps = s->limit_pps;
 		err = send_round(s, rs, final, limit);
 		rs->duration_ns = db_now_ns() - t;
 		if (err)
@@ -800,6 +839,8 @@ static void keep_guest_running(struct db_source *s)
 	s->res->guest_running_on_source = true;
 	if (!s->wl_started)
 		return;
+	/* the cap was for the migration: the guest runs free again */
+	dr_set_rate_limit(s->wl, 0);
 	if (s->paused)
 		dr_resume(s->wl);
 	s->paused = false;
@@ -876,6 +917,9 @@ int db_source_migrate(struct db_source *s, int fd, bool same_clock,
 	} else {
 		take_tracker_figures(s);
 		db_tracker_detach(s->trk);
+		/* RAM differs: the destination did not resume, so the source does */
+		if (!res->ram_equal)
+			keep_guest_running(s);
 	}
 	if (s->wl_started) {
 		dr_get_stats(s->wl, &res->wl);

@@ -9,28 +9,16 @@
 #include <unistd.h>
 
 #include "dirtybench/common.h"
+#include "files.h"
 #include "netns.h"
 
+/* In PATH, or in sbin: iproute2 lives there, often missing from PATH. */
 static int find_in_path(const char *prog)
 {
-	const char *path = getenv("PATH");
-	char dir[512], full[600];
-	size_t n;
+	char full[64];
 
-	if (!path || !*path)
-		path = "/usr/sbin:/usr/bin:/sbin:/bin";
-	while (*path) {
-		n = strcspn(path, ":");
-		if (n && n < sizeof(dir)) {
-			memcpy(dir, path, n);
-			dir[n] = '\0';
-			snprintf(full, sizeof(full), "%s/%s", dir, prog);
-			if (!access(full, X_OK))
-				return 0;
-		}
-		path += n + (path[n] == ':');
-	}
-	/* iproute2 lives in sbin, often missing from users' PATH */
+	if (db_in_path(prog))
+		return 0;
 	snprintf(full, sizeof(full), "/usr/sbin/%s", prog);
 	if (!access(full, X_OK))
 		return 0;

@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dirtybench/common.h"
 #include "dirtybench/tracker.h"
+#include "files.h"
 #include "options.h"
 #include "transport.h"
 
@@ -75,6 +75,17 @@ static const struct db_option options[] = {
 	  "At a cap or deadline: force (stop the guest and copy the rest "
 	  "anyway; converged is false) or cancel (give up, the guest keeps "
 	  "running on the source; exit status 4)." },
+	{ "dirty-limit", "LIMIT", DB_T_STR, STR(dirty_limit), "auto", 0, 0, NULL,
+	  ALL_SRC,
+	  "Cap the guest's dirty rate when pre-copy does not converge, as "
+	  "QEMU's dirty-limit does: once two rounds in a row dirtied more than "
+	  "half the bytes they sent, the vCPUs wait before writing beyond the "
+	  "cap; each further pair of such rounds halves it. auto (the default): "
+	  "the cap starts at half the measured bandwidth; RATE (e.g. 50MB/s, "
+	  "100mbit): that cap; off: never throttle, so a dirty rate above the "
+	  "bandwidth never converges (benchmark targets use off). The cap is "
+	  "lifted when the guest resumes, on either side; result.json records "
+	  "it per round." },
 	{ "link", "KIND", DB_T_CHOICE, OFF(link), 0, "loopback", 0, 0,
 	  "loopback|netns", DB_OPT_RUN | DB_OPT_TARGET,
 	  "Path between source and destination: loopback (127.0.0.1) or netns "
@@ -117,8 +128,16 @@ static const struct db_option options[] = {
 	  "that draw random numbers." },
 	{ "out", "DIR", DB_T_STR, STR(out), "", 0, 0, NULL,
 	  ALL_SRC | DB_OPT_DEST | DB_OPT_MODEL,
-	  "Write result.json and rounds.csv (docs/results.md) into DIR, "
-	  "created if missing." },
+	  "Write result.json, rounds.csv and samples.csv (docs/results.md) "
+	  "into DIR, created if missing." },
+	{ "sample-ms", "MS", DB_T_MS, OFF(sample_ms), 0, "100", 0, 60000, NULL,
+	  ALL_SRC,
+	  "With --out: every MS milliseconds the collectors write a row of "
+	  "DIR/samples.csv: CPU of the source, the destination and the vCPU "
+	  "threads, their RSS, /proc/vmstat faults and THP splits, and with "
+	  "--link netns and a --bandwidth limit the shaped link's tc "
+	  "statistics (every second at most). Their own cost goes into "
+	  "result.json (collectors). 0 turns them off." },
 	{ "scenario", "NAME", DB_T_STR, STR(scenario), "", 0, 0, NULL, ALL_SRC,
 	  "Scenario name recorded in result.json (targets set it)." },
 	{ "lambda", "X", DB_T_DOUBLE, OFF(lambda), 0, "0.5", 0, 0, NULL,
@@ -397,21 +416,10 @@ int db_options_parse(struct db_run_config *c, unsigned cmd, int argc,
 
 static int check_out_dir(const char *dir)
 {
-	char path[600];
-	size_t i, n = strlen(dir);
-
-	if (!n)
+	if (!dir[0])
 		return 0;
-	snprintf(path, sizeof(path), "%s", dir);
-	for (i = 1; i <= n; i++) {
-		if (path[i] != '/' && path[i] != '\0')
-			continue;
-		path[i] = '\0';
-		if (mkdir(path, 0755) && errno != EEXIST)
-			return db_error_errno(-errno, "option --out: cannot create '%s'",
-					      path);
-		path[i] = dir[i];
-	}
+	if (db_mkdir_p(dir))
+		return db_error(-EINVAL, "option --out: %s", db_strerror());
 	if (access(dir, W_OK))
 		return db_error_errno(-errno, "option --out: cannot write into '%s'",
 				      dir);
@@ -433,6 +441,20 @@ int db_run_config_check(struct db_run_config *c, unsigned cmd)
 		return db_error(-EINVAL, "option --to is required (the destination's ADDR:PORT)");
 	if (c->to[0] && db_split_hostport(c->to, host, sizeof(host), port, sizeof(port)))
 		return db_error(-EINVAL, "option --to: %s", db_strerror());
+	if (!strcmp(c->dirty_limit, "off")) {
+		c->dirty_limit_mode = DB_DIRTY_LIMIT_OFF;
+	} else if (!strcmp(c->dirty_limit, "auto")) {
+		c->dirty_limit_mode = DB_DIRTY_LIMIT_AUTO;
+	} else {
+		uint64_t rate;
+
+		if (db_parse_rate(c->dirty_limit, &rate) || rate < DB_PAGE_SIZE)
+			return db_error(-EINVAL,
+					"option --dirty-limit: '%s' is not off, auto or a rate of at least one page per second (e.g. 50MB/s, 100mbit)",
+					c->dirty_limit);
+		c->dirty_limit_mode = DB_DIRTY_LIMIT_RATE;
+		c->dirty_limit_pps = rate / DB_PAGE_SIZE;
+	}
 	if (!db_tracker_find(c->tracker)) {
 		struct db_tracker *t;
 

@@ -35,6 +35,7 @@ enum db_stop_kind {
 enum db_on_timeout { DB_ON_TIMEOUT_FORCE, DB_ON_TIMEOUT_CANCEL };
 enum db_link { DB_LINK_LOOPBACK, DB_LINK_NETNS };
 enum db_fill { DB_FILL_RANDOM, DB_FILL_ZERO };
+enum db_dirty_limit { DB_DIRTY_LIMIT_OFF, DB_DIRTY_LIMIT_AUTO, DB_DIRTY_LIMIT_RATE };
 
 struct db_run_config {
 	char tracker[96];
@@ -52,6 +53,9 @@ struct db_run_config {
 	uint64_t max_rounds;
 	uint64_t max_time_ms;
 	enum db_on_timeout on_timeout;
+	char dirty_limit[32];		/* as given: off, auto, RATE */
+	enum db_dirty_limit dirty_limit_mode;
+	uint64_t dirty_limit_pps;	/* DB_DIRTY_LIMIT_RATE */
 	enum db_link link;
 	char out[512];
 	uint64_t seed;
@@ -59,6 +63,7 @@ struct db_run_config {
 	uint64_t warmup_ms;
 	uint64_t peer_timeout_ms;
 	uint64_t chunk_pages;
+	uint64_t sample_ms;		/* collectors' interval, 0 = off */
 	char listen[128];		/* dest */
 	char to[128];			/* migrate */
 	char port_file[512];		/* dest */

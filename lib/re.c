@@ -109,3 +109,17 @@ unsigned long long db_re_cap_u64(const char *s, const struct db_re_cap *cap,
 	}
 	return v;
 }
+
+char *db_re_cap_str(const char *s, const struct db_re_cap *cap, int i,
+		    char *out, size_t len)
+{
+	size_t n;
+
+	out[0] = '\0';
+	if (cap[i].so < 0 || cap[i].eo < cap[i].so)
+		return out;
+	n = DB_MIN((size_t)(cap[i].eo - cap[i].so), len - 1);
+	memcpy(out, s + cap[i].so, n);
+	out[n] = '\0';
+	return out;
+}

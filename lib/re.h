@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Regular expressions (PCRE2, 8-bit) for every text source we read: target
- * filters, procfs and vmstat, tc statistics. One compiled pattern owns its
+ * filters, procfs and vmstat, tc statistics, the kernel test bed's console. One compiled pattern owns its
  * match data, so a struct db_re is used by one thread at a time.
  */
 #ifndef DIRTYBENCH_RE_H
@@ -41,5 +41,11 @@ bool db_re_test(struct db_re *re, const char *s);
 /* Capture i of s as an unsigned integer (0 if unset or not a number). */
 unsigned long long db_re_cap_u64(const char *s, const struct db_re_cap *cap,
 				 int i);
+/*
+ * Capture i of s into out (len > 0), cut to fit, "" if it did not take
+ * part. Returns out.
+ */
+char *db_re_cap_str(const char *s, const struct db_re_cap *cap, int i,
+		    char *out, size_t len);
 
 #endif

@@ -25,6 +25,7 @@ void db_result_init(struct db_result *res, const struct db_run_config *cfg,
 	strftime(res->started_at, sizeof(res->started_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	res->outcome = DB_OUTCOME_ABORTED;
 	snprintf(res->stop_reason, sizeof(res->stop_reason), "aborted");
+	res->dirty_limit_round = -1;
 }
 
 void db_result_free(struct db_result *res)
@@ -79,6 +80,20 @@ int db_result_exit_status(const struct db_result *res)
 	}
 }
 
+enum db_backing db_result_backing(const struct db_result *res)
+{
+	const char *f = res->tracker_flags, *want = "provides-ram";
+	size_t n, w = strlen(want);
+
+	while (*f) {
+		n = strcspn(f, ",");
+		if (n == w && !strncmp(f, want, w))
+			return DB_BACKING_TRACKER;
+		f += n + (f[n] == ',');
+	}
+	return res->cfg.backing;
+}
+
 static json_t *u64(uint64_t v)
 {
 	return json_integer((json_int_t)v);
@@ -94,13 +109,15 @@ static json_t *sum_json(bool have, struct db_hash128 h)
 	return json_string(s);
 }
 
-static json_t *config_json(const struct db_run_config *c)
+static json_t *config_json(const struct db_result *res)
 {
+	const struct db_run_config *c = &res->cfg;
 	json_t *o = json_object(), *w;
 	char buf[64];
 
 	json_object_set_new(o, "tracker", json_string(c->tracker));
-	json_object_set_new(o, "backing", json_string(db_backing_name(c->backing)));
+	json_object_set_new(o, "backing",
+			    json_string(db_backing_name(db_result_backing(res))));
 	json_object_set_new(o, "fill", json_string(c->fill == DB_FILL_ZERO ? "zero" : "random"));
 	json_object_set_new(o, "ram_bytes", u64(c->ram_bytes));
 	json_object_set_new(o, "page_size_bytes", u64(DB_PAGE_SIZE));
@@ -123,6 +140,7 @@ static json_t *config_json(const struct db_run_config *c)
 	json_object_set_new(o, "max_rounds", u64(c->max_rounds));
 	json_object_set_new(o, "max_time_s", json_real(c->max_time_ms / 1000.0));
 	json_object_set_new(o, "on_timeout", json_string(db_on_timeout_name(c->on_timeout)));
+	json_object_set_new(o, "dirty_limit", json_string(c->dirty_limit));
 	json_object_set_new(o, "link", json_string(c->to[0] ? "tcp" : db_link_name(c->link)));
 	json_object_set_new(o, "seed", u64(c->seed));
 	json_object_set_new(o, "dest_tail_ms", u64(c->dest_tail_ms));
@@ -148,6 +166,7 @@ static json_t *round_json(const struct db_round *r)
 	json_object_set_new(o, "bandwidth_bps", json_real(r->bandwidth_bps));
 	json_object_set_new(o, "remaining_pages", u64(r->remaining_pages));
 	json_object_set_new(o, "snapshot_violations", u64(r->snapshot_violations));
+	json_object_set_new(o, "dirty_limit_pps", u64(r->dirty_limit_pps));
 	return o;
 }
 
@@ -188,6 +207,9 @@ static json_t *summary_json(const struct db_result *res)
 	json_object_set_new(o, "bandwidth_measured_bps", json_real(res->bandwidth_measured_bps));
 	json_object_set_new(o, "snapshot_violations",
 			    res->snapshot ? u64(res->snapshot_violations) : json_null());
+	json_object_set_new(o, "dirty_limit_pps", u64(res->dirty_limit_pps));
+	json_object_set_new(o, "dirty_limit_from_round",
+			    res->dirty_limit_round >= 0 ? json_integer(res->dirty_limit_round) : json_null());
 	json_object_set_new(o, "guest_running_on_source",
 			    json_boolean(src && res->guest_running_on_source));
 	return o;
@@ -254,6 +276,27 @@ static json_t *model_json(const struct db_result *res)
 	return o;
 }
 
+static json_t *collectors_json(const struct db_result *res)
+{
+	const struct db_sampler_cost *c = &res->collectors;
+	json_t *o;
+
+	if (!res->have_collectors)
+		return json_null();
+	o = json_object();
+	json_object_set_new(o, "file", json_string("samples.csv"));
+	json_object_set_new(o, "sample_ms", u64(res->cfg.sample_ms));
+	json_object_set_new(o, "samples", u64(c->samples));
+	json_object_set_new(o, "wall_ns", u64(c->wall_ns));
+	json_object_set_new(o, "cpu_ns", u64(c->cpu_ns));
+	json_object_set_new(o, "tc_cpu_ns", u64(c->tc_cpu_ns));
+	json_object_set_new(o, "max_sample_ns", u64(c->max_sample_ns));
+	json_object_set_new(o, "cost_pct_of_core", json_real(c->pct_of_core));
+	json_object_set_new(o, "error", res->collectors_error[0] ?
+			    json_string(res->collectors_error) : json_null());
+	return o;
+}
+
 static json_t *result_json(const struct db_result *res)
 {
 	json_t *o = json_object(), *host = json_object(), *rounds = json_array();
@@ -279,11 +322,12 @@ static json_t *result_json(const struct db_result *res)
 			    json_string(res->cfg.scenario) : json_null());
 	json_object_set_new(o, "started_at", json_string(res->started_at));
 	json_object_set_new(o, "host", host);
-	json_object_set_new(o, "config", config_json(&res->cfg));
+	json_object_set_new(o, "config", config_json(res));
 	json_object_set_new(o, "summary", summary_json(res));
 	json_object_set_new(o, "tracker", tracker_json(res));
 	json_object_set_new(o, "workload", workload_json(res));
 	json_object_set_new(o, "model", model_json(res));
+	json_object_set_new(o, "collectors", collectors_json(res));
 	json_object_set_new(o, "clock", clk);
 	json_object_set_new(o, "rounds", rounds);
 	json_object_set_new(o, "error", res->error[0] ? json_string(res->error) : json_null());
@@ -299,11 +343,11 @@ static int write_csv(const struct db_result *res, const char *path)
 		return db_error_errno(-errno, "results: cannot create %s", path);
 	fprintf(f, "round,start_at_ns,dirty_pages,sent_pages,zero_pages,bytes,"
 		"collect_ns,send_ns,duration_ns,dirty_rate_pps,bandwidth_bps,"
-		"remaining_pages\n");
+		"remaining_pages,dirty_limit_pps\n");
 	for (i = 0; i < res->nr; i++) {
 		const struct db_round *r = &res->r[i];
 
-		fprintf(f, "%u,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%.1f,%.0f,%llu\n",
+		fprintf(f, "%u,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%.1f,%.0f,%llu,%llu\n",
 			r->round, (unsigned long long)r->start_at_ns,
 			(unsigned long long)r->dirty_pages,
 			(unsigned long long)r->sent_pages,
@@ -312,7 +356,8 @@ static int write_csv(const struct db_result *res, const char *path)
 			(unsigned long long)r->collect_ns,
 			(unsigned long long)r->send_ns,
 			(unsigned long long)r->duration_ns, r->dirty_rate_pps,
-			r->bandwidth_bps, (unsigned long long)r->remaining_pages);
+			r->bandwidth_bps, (unsigned long long)r->remaining_pages,
+			(unsigned long long)r->dirty_limit_pps);
 	}
 	if (fclose(f))
 		return db_error_errno(-errno, "results: cannot write %s", path);
@@ -363,7 +408,7 @@ void db_result_print_summary(const struct db_result *res, FILE *f)
 	fprintf(f, "%s: %s, %s %s, workload %s, bandwidth %s\n",
 		db_outcome_name(res->outcome), cfg->tracker,
 		db_fmt_bytes(cfg->ram_bytes, a, sizeof(a)),
-		db_backing_name(cfg->backing), cfg->workload,
+		db_backing_name(db_result_backing(res)), cfg->workload,
 		cfg->bandwidth ? (snprintf(b, sizeof(b), "%.0f Mbit/s",
 					   cfg->bandwidth * 8 / 1e6), b) : "unlimited");
 	if (res->verified) {
@@ -379,6 +424,11 @@ void db_result_print_summary(const struct db_result *res, FILE *f)
 		res->converged ? "converged" : "not converged", res->stop_reason,
 		db_fmt_bytes(res->bytes_total, a, sizeof(a)),
 		res->bandwidth_measured_bps / 1e6);
+	if (res->dirty_limit_round >= 0)
+		fprintf(f, "  guest dirty rate capped at %llu pages/s (%.1f MB/s) from round %d (--dirty-limit %s; off measures the unthrottled guest)\n",
+			(unsigned long long)res->dirty_limit_pps,
+			res->dirty_limit_pps * 4096.0 / 1e6, res->dirty_limit_round,
+			cfg->dirty_limit);
 	if (res->resumed)
 		fprintf(f, "  total %s, downtime %s (+%s verification), guest stall %s\n",
 			db_fmt_ns(res->total_time_ns, a, sizeof(a)),
@@ -386,13 +436,21 @@ void db_result_print_summary(const struct db_result *res, FILE *f)
 			db_fmt_ns(res->verify_ns, c, sizeof(c)),
 			db_fmt_ns(res->guest_stall_ns, d, sizeof(d)));
 	if (res->have_model && res->model.rounds)
-		fprintf(f, "  model (lambda %.2f): %u rounds, %s, downtime %s\n",
+		fprintf(f, "  model (lambda %.2f): %u rounds, %s, downtime %s%s\n",
 			res->model.lambda, res->model.rounds,
 			db_fmt_bytes(res->model.bytes_total, a, sizeof(a)),
-			db_fmt_ns(res->model.downtime_ns, b, sizeof(b)));
+			db_fmt_ns(res->model.downtime_ns, b, sizeof(b)),
+			res->dirty_limit_round >= 0 ? " (for the guest unthrottled)" : "");
+	if (res->have_collectors && !res->collectors_error[0])
+		fprintf(f, "  collectors: %llu samples every %llu ms, cost %.2f%% of a core\n",
+			(unsigned long long)res->collectors.samples,
+			(unsigned long long)res->cfg.sample_ms,
+			res->collectors.pct_of_core);
+	if (res->collectors_error[0])
+		fprintf(f, "  collectors: %s\n", res->collectors_error);
 	if (res->error[0])
 		fprintf(f, "  error: %s\n", res->error);
-	if (res->outcome >= DB_OUTCOME_ABORTED && res->role == DB_ROLE_SRC)
-		fprintf(f, "  the guest kept running on the source (%llu pages written after the abort)\n",
+	if (res->guest_running_on_source && res->role == DB_ROLE_SRC)
+		fprintf(f, "  the guest kept running on the source (%llu pages written since)\n",
 			(unsigned long long)res->pages_written_after_abort);
 }

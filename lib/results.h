@@ -16,6 +16,7 @@
 #include "model.h"
 #include "options.h"
 #include "proto.h"
+#include "../collectors/sampler.h"
 
 #define DB_RESULT_SCHEMA 1
 
@@ -41,6 +42,7 @@ struct db_round {
 	double dirty_rate_pps;
 	double bandwidth_bps;		/* bits/s that left during send_ns */
 	uint64_t snapshot_violations;
+	uint64_t dirty_limit_pps;	/* guest dirty-rate cap, 0: none */
 };
 
 struct db_result {
@@ -76,6 +78,8 @@ struct db_result {
 	double bandwidth_measured_bps;
 	bool snapshot;
 	uint64_t snapshot_violations;
+	uint64_t dirty_limit_pps;	/* the last cap, 0: never throttled */
+	int32_t dirty_limit_round;	/* first round under a cap, -1 */
 
 	bool same_clock;
 	int64_t clock_offset_ns;	/* destination minus source */
@@ -97,6 +101,10 @@ struct db_result {
 	double model_bandwidth;		/* bytes/s the model assumed */
 	struct db_model_out model;
 
+	bool have_collectors;		/* samples.csv was written */
+	struct db_sampler_cost collectors;
+	char collectors_error[256];	/* samples.csv could not be written */
+
 	struct db_round *r;
 	size_t nr, cap;
 };
@@ -109,6 +117,12 @@ struct db_round *db_result_add_round(struct db_result *res);
 const char *db_outcome_name(enum db_outcome o);
 /* The exit status a command returns for this result. */
 int db_result_exit_status(const struct db_result *res);
+/*
+ * The backing the guest RAM had: "tracker" when the tracker provided the
+ * RAM itself (its flags, recorded after attach, say provides-ram; it
+ * ignored --backing), otherwise the --backing asked for.
+ */
+enum db_backing db_result_backing(const struct db_result *res);
 /* Write DIR/result.json and DIR/rounds.csv. */
 int db_result_write(const struct db_result *res, const char *dir);
 void db_round_print(const struct db_round *r, FILE *f);

@@ -20,6 +20,7 @@
 #include "engine.h"
 #include "model.h"
 #include "transport.h"
+#include "../collectors/sampler.h"
 
 #define SPAWN_TIMEOUT_MS 15000
 #define CONNECT_TIMEOUT_NS (10000000000ull)
@@ -158,10 +159,59 @@ static int reap(pid_t pid, uint64_t timeout_ns, uint64_t *maxrss)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/*
+ * The collectors beside a migration with --out: this process (the source
+ * and its vCPU threads), the destination process (dst, 0 if elsewhere)
+ * and the shaped link when there is one. *out stays NULL when they are
+ * off (--sample-ms 0, no --out).
+ */
+static int collectors_start(const struct db_run_config *cfg, pid_t dst,
+			    const struct db_netns *ns, struct db_sampler **out)
+{
+	struct db_sampler_config c = {
+		.src_pid = getpid(),
+		.dst_pid = dst,
+		.sample_ms = (unsigned)cfg->sample_ms,
+	};
+	char path[600];
+
+	*out = NULL;
+	if (!cfg->out[0] || !cfg->sample_ms)
+		return 0;
+	/* the tbf is on the host end of the veth pair, in our namespace */
+	if (ns && cfg->bandwidth)
+		c.tc_dev = ns->veth_host;
+	snprintf(path, sizeof(path), "%s/samples.csv", cfg->out);
+	c.csv_path = path;
+	return db_sampler_start(out, &c);
+}
+
+/*
+ * Stop them: t_ns then counts from the migration start, their cost goes
+ * into res, and so does a failure to write samples.csv (the migration's
+ * own message stays).
+ */
+static void collectors_stop(struct db_sampler *s, struct db_result *res)
+{
+	char keep[512];
+
+	if (!s)
+		return;
+	snprintf(keep, sizeof(keep), "%s", db_strerror());
+	if (res->start_mono_ns)
+		db_sampler_set_t0(s, res->start_mono_ns);
+	if (db_sampler_stop(s, &res->collectors))
+		snprintf(res->collectors_error, sizeof(res->collectors_error),
+			 "%s", db_strerror());
+	res->have_collectors = true;
+	db_error(0, "%s", keep);
+}
+
 int db_run_local(const struct db_run_config *cfg, const char *self_exe,
 		 struct db_result *res)
 {
 	struct db_source *src = NULL;
+	struct db_sampler *smp = NULL;
 	struct db_netns ns;
 	char addr[64];
 	uint16_t port = 0;
@@ -182,6 +232,10 @@ int db_run_local(const struct db_run_config *cfg, const char *self_exe,
 			 &pid, &port);
 	if (err)
 		goto out;
+	err = collectors_start(cfg, pid, cfg->link == DB_LINK_NETNS ? &ns : NULL,
+			       &smp);
+	if (err)
+		goto out;
 	snprintf(addr, sizeof(addr), "%s:%u",
 		 cfg->link == DB_LINK_NETNS ? ns.addr_ns : "127.0.0.1", port);
 	err = db_tcp_connect(addr, CONNECT_TIMEOUT_NS, &fd);
@@ -189,6 +243,7 @@ int db_run_local(const struct db_run_config *cfg, const char *self_exe,
 		goto out;
 	err = db_source_migrate(src, fd, true, res);
 out:
+	collectors_stop(smp, res);
 	if (pid > 0) {
 		/* an aborted destination needs up to a peer timeout to notice */
 		if (err)
@@ -207,14 +262,18 @@ out:
 int db_migrate_remote(const struct db_run_config *cfg, struct db_result *res)
 {
 	struct db_source *src = NULL;
+	struct db_sampler *smp = NULL;
 	int fd, err;
 
 	err = db_source_prepare(&src, cfg);
 	if (err)
 		return err;
-	err = db_tcp_connect(cfg->to, CONNECT_TIMEOUT_NS, &fd);
+	err = collectors_start(cfg, 0, NULL, &smp);
+	if (!err)
+		err = db_tcp_connect(cfg->to, CONNECT_TIMEOUT_NS, &fd);
 	if (!err)
 		err = db_source_migrate(src, fd, false, res);
+	collectors_stop(smp, res);
 	db_source_destroy(src);
 	return err;
 }

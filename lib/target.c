@@ -91,7 +91,7 @@ static int check_seed(const char *in, char *canon, size_t len)
 
 static int check_sample_ms(const char *in, char *canon, size_t len)
 {
-	return check_num(in, canon, len, 1, 60000);
+	return check_num(in, canon, len, 0, 60000);
 }
 
 static int check_pattern(const char *in, char *canon, size_t len)
@@ -125,6 +125,17 @@ static int check_on_timeout(const char *in, char *canon, size_t len)
 {
 	if (strcmp(in, "force") && strcmp(in, "cancel"))
 		return db_error(-EINVAL, "'%s' is not force or cancel", in);
+	return put(canon, len, in);
+}
+
+static int check_dirty_limit(const char *in, char *canon, size_t len)
+{
+	uint64_t v;
+
+	if (strcmp(in, "off") && strcmp(in, "auto") &&
+	    (db_parse_rate(in, &v) || v < 4096))
+		return db_error(-EINVAL, "'%s' is not off, auto or a rate (50MB/s, 100mbit)",
+				in);
 	return put(canon, len, in);
 }
 
@@ -279,10 +290,14 @@ static const struct db_target_key keys[DB_TK_COUNT] = {
 	[DB_TK_ON_TIMEOUT] = { "on_timeout", "--on-timeout", "",
 		"force | cancel", "at a cap: force the stop-and-copy, or cancel",
 		check_on_timeout },
+	[DB_TK_DIRTY_LIMIT] = { "dirty_limit", "--dirty-limit", "", "off | auto | RATE",
+		"cap the guest's dirty rate when pre-copy does not converge "
+		"(QEMU's dirty-limit); targets measuring convergence use off",
+		check_dirty_limit },
 	[DB_TK_SEED] = { "seed", "--seed", "seed", "N",
 		"workload seed", check_seed },
 	[DB_TK_SAMPLE_MS] = { "sample_ms", "--sample-ms", "s", "MS",
-		"collectors' sampling interval", check_sample_ms },
+		"collectors' sampling interval (0: none)", check_sample_ms },
 	[DB_TK_RATE] = { "rate", NULL, "",
 		"idle | DIRTYxPERIOD_MS | 'TOTAL DIRTY PERIOD_MS'",
 		"dirtyram rate(s); --workload pages=TOTAL,dirty=DIRTY,period=MS",

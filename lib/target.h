@@ -36,6 +36,7 @@ enum db_tkey {
 	DB_TK_MAX_ROUNDS,
 	DB_TK_MAX_TIME,
 	DB_TK_ON_TIMEOUT,
+	DB_TK_DIRTY_LIMIT,
 	DB_TK_SEED,
 	DB_TK_SAMPLE_MS,
 	DB_TK_RATE,		/* last: pages, dirty, period */

@@ -218,7 +218,7 @@ static int scenario_rows(struct builder *b, const struct db_runset *base,
 		const struct db_run *run = &cur->runs[cs->runs[i]];
 		size_t l = strlen(reps);
 
-		if (!run->has_result) {
+		if (!run->has_result || !run->verified) {
 			failed += strcmp(db_run_verdict(run), "skipped") != 0;
 			continue;
 		}
@@ -264,7 +264,7 @@ static int scenario_rows(struct builder *b, const struct db_runset *base,
 		if (!r)
 			return -ENOMEM;
 		snprintf(r->note, sizeof(r->note), "%zu run%s ended without a "
-			 "result (crashed, aborted or timed out)", failed,
+			 "RAM verdict (crashed, aborted or timed out)", failed,
 			 failed == 1 ? "" : "s");
 	}
 	r = row_add(b, cs->name, "converged", DB_V_SAME);

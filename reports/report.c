@@ -315,6 +315,27 @@ static FILE *series_data(struct ctx *c, struct db_table *t, bool usable,
 	return f;
 }
 
+/* A dotted vertical line n at at_ns, labelled (seconds on the x axis). */
+static void mark(struct ctx *c, int n, double at_ns, const char *what,
+		 const char *colour, const char *place)
+{
+	if (isfinite(at_ns))
+		db_plot_cmd(&c->plot, "set arrow %d from %.9g, graph 0 to %.9g, "
+			    "graph 1 nohead lc rgb '%s' dt 3\nset label %d "
+			    "'%s' at %.9g, %s tc rgb '%s'\n", n, at_ns / 1e9,
+			    at_ns / 1e9, colour, n, what, at_ns / 1e9, place,
+			    colour);
+}
+
+/* The run's pause and resume. */
+static void pause_resume_marks(struct ctx *c, const struct db_run *r)
+{
+	mark(c, 1, r->paused_at_ns, "pause", "#d62728",
+	     "graph 0.95 right offset -0.5,0");
+	mark(c, 2, r->resumed_at_ns, "resume", "#2ca02c",
+	     "graph 0.88 left offset 0.5,0");
+}
+
 /* The timeline and the per-round bars of one run. */
 static int plot_rounds(struct ctx *c, const struct db_run *r,
 		       struct scen_plots *sp)
@@ -380,18 +401,7 @@ static int plot_rounds(struct ctx *c, const struct db_run *r,
 		    "set y2range [0:*]\nset key outside right top\n"
 		    "set title 'timeline'\n");
 	db_plot_cmd(&c->plot, "set xrange [0:%.9g]\n", t_max * 1.03 + 1e-6);
-	if (isfinite(r->paused_at_ns))
-		db_plot_cmd(&c->plot, "set arrow 1 from %.9g, graph 0 to %.9g, "
-			    "graph 1 nohead lc rgb '#d62728' dt 3\nset label 1 "
-			    "'pause' at %.9g, graph 0.95 right offset -0.5,0 "
-			    "tc rgb '#d62728'\n", r->paused_at_ns / 1e9,
-			    r->paused_at_ns / 1e9, r->paused_at_ns / 1e9);
-	if (isfinite(r->resumed_at_ns))
-		db_plot_cmd(&c->plot, "set arrow 2 from %.9g, graph 0 to %.9g, "
-			    "graph 1 nohead lc rgb '#2ca02c' dt 3\nset label 2 "
-			    "'resume' at %.9g, graph 0.88 left offset 0.5,0 "
-			    "tc rgb '#2ca02c'\n", r->resumed_at_ns / 1e9,
-			    r->resumed_at_ns / 1e9, r->resumed_at_ns / 1e9);
+	pause_resume_marks(c, r);
 	db_plot_cmd(&c->plot, "plot '%s' using 1:2 with linespoints lw 2 pt 7 "
 		    "lc rgb '#1f77b4' title 'dirty pages to send'", data);
 	if (has_values(&t, ci[4]))
@@ -427,27 +437,32 @@ static int plot_rounds(struct ctx *c, const struct db_run *r,
 	return 0;
 }
 
-/* The collectors' series of one run (samples.csv). */
+/*
+ * The collectors' series of one run (samples.csv) on the migration's
+ * clock: CPU of the source, the destination and the guest's vCPUs above,
+ * resident memory below with the guest RAM for scale, pause and resume
+ * marked in both.
+ */
 static int plot_samples(struct ctx *c, const struct db_run *r,
 			struct scen_plots *sp)
 {
 	static const struct {
 		const char *col, *title, *colour;
 		double scale;
-		bool y2;
+		bool mem;
 	} series[] = {
-		{ "src_cpu_pct", "source CPU %", "#1f77b4", 1, false },
-		{ "dst_cpu_pct", "destination CPU %", "#2ca02c", 1, false },
-		{ "vcpu_cpu_pct", "vCPU threads CPU %", "#d62728", 1, false },
-		{ "src_rss_bytes", "source RSS (MiB)", "#9467bd", 1048576, true },
-		{ "dst_rss_bytes", "destination RSS (MiB)", "#8c564b", 1048576,
-		  true },
+		{ "src_cpu_pct", "source", "#1f77b4", 1, false },
+		{ "dst_cpu_pct", "destination", "#2ca02c", 1, false },
+		{ "vcpu_cpu_pct", "guest vCPUs", "#d62728", 1, false },
+		{ "src_rss_bytes", "source", "#1f77b4", 1048576, true },
+		{ "dst_rss_bytes", "destination", "#2ca02c", 1048576, true },
 	};
 	int ci[DB_ARRAY_SIZE(series)], ct;
 	char data[32];
-	int err;
+	int err, panel;
 	struct db_table t;
-	bool first = true, y2 = false;
+	bool any[2] = { false, false }, first;
+	double t_min = INFINITY, t_max = -INFINITY, x;
 	size_t i, k;
 	FILE *f;
 
@@ -458,72 +473,60 @@ static int plot_samples(struct ctx *c, const struct db_run *r,
 		ci[k] = db_table_col(&t, series[k].col);
 		if (!has_values(&t, ci[k]))
 			ci[k] = -1;
-		else if (series[k].y2)
-			y2 = true;
-		if (ci[k] >= 0)
-			first = false;
+		else
+			any[series[k].mem] = true;
 	}
-	f = series_data(c, &t, ct >= 0 && !first && t.nrows, data, &err);
+	f = series_data(c, &t, ct >= 0 && (any[0] || any[1]) && t.nrows, data,
+			&err);
 	if (!f)
 		return err;
 	for (i = 0; i < t.nrows; i++) {
-		fprintf(f, "%.9g", db_table_at(&t, i, ct) / 1e9);
+		x = db_table_at(&t, i, ct) / 1e9;
+		t_min = DB_MIN(t_min, x);
+		t_max = DB_MAX(t_max, x);
+		fprintf(f, "%.9g", x);
 		for (k = 0; k < DB_ARRAY_SIZE(series); k++)
 			fprintf(f, " %.9g", ci[k] >= 0 ?
 				db_table_at(&t, i, ci[k]) / series[k].scale : NAN);
 		fputc('\n', f);
 	}
 	fclose(f);
-	sp->samples = db_plot_svg(&c->plot, 1000, 320);
-	db_plot_cmd(&c->plot, "set title 'collectors'\nset xlabel 'time (s)'\n"
-		    "set ylabel 'CPU %%'\nset yrange [0:*]\nset ytics nomirror\n"
-		    "set key outside right top\n");
-	if (y2)
-		db_plot_cmd(&c->plot, "set y2label 'MiB'\nset y2tics\n"
-			    "set y2range [0:*]\n");
-	first = true;
-	for (k = 0; k < DB_ARRAY_SIZE(series); k++) {
-		if (ci[k] < 0)
-			continue;
-		db_plot_cmd(&c->plot, "%s'%s' using 1:%zu %swith lines lw 2 lc "
-			    "rgb '%s' title '%s'", first ? "plot " : ", ", data,
-			    k + 2, series[k].y2 ? "axes x1y2 " : "",
-			    series[k].colour, series[k].title);
-		first = false;
-	}
-	db_plot_cmd(&c->plot, "\n");
 	db_table_free(&t);
-	return 0;
-}
+	if (!(t_max > t_min))	/* one row, or no finite time */
+		t_max = (isfinite(t_min) ? t_min : 0) + 1e-3;
 
-/* The run shown for a scenario: the median total time of its runs. */
-static size_t representative(const struct db_runset *rs, const struct db_scen *s)
-{
-	size_t i, j, best = NONE;
-	double bestd = INFINITY;
-
-	for (i = 0; i < s->nruns; i++) {
-		const struct db_run *r = &rs->runs[s->runs[i]];
-		size_t below = 0, total = 0;
-		double d;
-
-		if (!r->has_result)
+	sp->samples = db_plot_svg(&c->plot, 1000, any[0] && any[1] ? 520 : 300);
+	/* the panels share the x axis: same range, same margins */
+	db_plot_cmd(&c->plot, "set multiplot layout %d,1 title 'collectors'\n"
+		    "set xlabel 'time since migration start (s)'\n"
+		    "set xrange [%.9g:%.9g]\nset lmargin 12\nset rmargin 24\n"
+		    "set yrange [0:*]\nset key outside right top\n",
+		    any[0] && any[1] ? 2 : 1, isfinite(t_min) ? t_min : 0,
+		    t_max);
+	pause_resume_marks(c, r);
+	for (panel = 0; panel < 2; panel++) {
+		if (!any[panel])
 			continue;
-		for (j = 0; j < s->nruns; j++) {
-			const struct db_run *o = &rs->runs[s->runs[j]];
-
-			if (!o->has_result)
+		db_plot_cmd(&c->plot, "set ylabel '%s'\n", panel ?
+			    "resident memory (MiB)" : "CPU (% of one core)");
+		first = true;
+		for (k = 0; k < DB_ARRAY_SIZE(series); k++) {
+			if (ci[k] < 0 || series[k].mem != (panel == 1))
 				continue;
-			total++;
-			below += o->total_time_ns < r->total_time_ns;
+			db_plot_cmd(&c->plot, "%s'%s' using 1:%zu with lines "
+				    "lw 2 lc rgb '%s' title '%s'",
+				    first ? "plot " : ", ", data, k + 2,
+				    series[k].colour, series[k].title);
+			first = false;
 		}
-		d = fabs((double)below - (double)(total - 1) / 2);
-		if (d < bestd) {
-			bestd = d;
-			best = s->runs[i];
-		}
+		if (panel == 1 && isfinite(r->ram_bytes) && r->ram_bytes > 0)
+			db_plot_cmd(&c->plot, ", %.9g with lines dt 2 lw 1 lc "
+				    "rgb '#000000' title 'guest RAM'",
+				    r->ram_bytes / 1048576);
+		db_plot_cmd(&c->plot, "\n");
 	}
-	return best;
+	db_plot_cmd(&c->plot, "unset multiplot\n");
+	return 0;
 }
 
 static int build_plots(struct ctx *c)
@@ -559,8 +562,8 @@ static int build_plots(struct ctx *c)
 		struct scen_plots *sp = &c->sp[i];
 
 		sp->timeline = sp->bars = sp->samples = NONE;
-		sp->rep_run = representative(rs, &rs->sc[i]);
-		if (sp->rep_run == NONE)
+		sp->rep_run = db_scen_representative(rs, &rs->sc[i]);
+		if (sp->rep_run == DB_NO_RUN)
 			continue;
 		err = plot_rounds(c, &rs->runs[sp->rep_run], sp);
 		if (!err)
@@ -676,6 +679,8 @@ static void run_row(struct db_buf *b, const struct db_runset *rs, size_t si,
 	db_buf_esc(b, r->checksum_dst);
 	if (r->ram_equal)
 		db_buf_put(b, "</td><td class=\"ok\">equal");
+	else if (!r->verified)
+		db_buf_put(b, "</td><td class=\"warn\">not verified");
 	else
 		db_buf_printf(b, "</td><td class=\"bad\">MISMATCH: %s page%s "
 			      "differ", fmt_num(r->mismatched_pages, t1, sizeof(t1)),
@@ -843,10 +848,10 @@ int db_report_build(const struct db_runset *rs, const struct db_report_opts *o,
 		db_buf_esc(b, rs->sc[i].name);
 		db_buf_put(b, "</h3>\n");
 		scenario_summary(b, rs, &rs->sc[i]);
-		if (c.sp[i].rep_run != NONE &&
+		if (c.sp[i].rep_run != DB_NO_RUN &&
 		    c.sp[i].timeline == NONE)
 			db_buf_put(b, "<p>No rounds.csv: no timeline.</p>\n");
-		if (c.sp[i].rep_run != NONE && rs->sc[i].nruns > 1) {
+		if (c.sp[i].rep_run != DB_NO_RUN && rs->sc[i].nruns > 1) {
 			db_buf_printf(b, "<p class=\"meta\">Plots show repetition %d "
 				      "(median total time).</p>\n",
 				      rs->runs[c.sp[i].rep_run].rep);
@@ -867,20 +872,29 @@ out:
 	return err;
 }
 
+int db_report_write(const struct db_runset *rs, const char *html_path,
+		    const struct db_report_opts *o)
+{
+	struct db_buf b = { 0 };
+	int err;
+
+	err = db_report_build(rs, o, &b);
+	if (!err)
+		err = db_write_atomic(html_path, b.p, b.len);
+	db_buf_free(&b);
+	return err;
+}
+
 int db_report_render(const char *const *dirs, size_t ndirs,
 		     const char *html_path, const struct db_report_opts *o)
 {
 	struct db_runset *rs;
-	struct db_buf b = { 0 };
 	int err;
 
 	err = db_runset_load(&rs, dirs, ndirs);
 	if (err)
 		return err;
-	err = db_report_build(rs, o, &b);
-	if (!err)
-		err = db_write_atomic(html_path, b.p, b.len);
-	db_buf_free(&b);
+	err = db_report_write(rs, html_path, o);
 	db_runset_free(rs);
 	return err;
 }

@@ -21,6 +21,9 @@ struct db_report_opts {
 	const char *extra_html;
 };
 
+/* Draw a loaded run set and write html_path atomically. */
+int db_report_write(const struct db_runset *rs, const char *html_path,
+		    const struct db_report_opts *o);
 /* Load dirs, draw, write html_path atomically. */
 int db_report_render(const char *const *dirs, size_t ndirs,
 		     const char *html_path, const struct db_report_opts *o);

@@ -194,6 +194,12 @@ static void load_result(struct db_run *r)
 	jstr(j, "summary.checksum_dst", r->checksum_dst, sizeof(r->checksum_dst));
 	r->converged = json_is_true(jget(j, "summary.converged"));
 	r->ram_equal = json_is_true(jget(j, "summary.ram_equal"));
+	/* an aborted run was never compared: not equal, yet no mismatch */
+	if (json_is_boolean(jget(j, "summary.verified")))
+		r->verified = json_is_true(jget(j, "summary.verified"));
+	else
+		r->verified = !strcmp(r->outcome, "completed") ||
+			      !strcmp(r->outcome, "validation_failed");
 	r->rounds = jnum(j, "summary.rounds");
 	r->total_time_ns = jnum(j, "summary.total_time_ns");
 	r->downtime_ns = jnum(j, "summary.downtime_ns");
@@ -232,14 +238,47 @@ static void load_result(struct db_run *r)
 	json_decref(j);
 }
 
+size_t db_scen_representative(const struct db_runset *rs,
+			      const struct db_scen *s)
+{
+	size_t i, j, best = DB_NO_RUN;
+	double bestd = INFINITY;
+
+	for (i = 0; i < s->nruns; i++) {
+		const struct db_run *r = &rs->runs[s->runs[i]];
+		size_t below = 0, total = 0;
+		double d;
+
+		if (!r->has_result)
+			continue;
+		for (j = 0; j < s->nruns; j++) {
+			const struct db_run *o = &rs->runs[s->runs[j]];
+
+			if (!o->has_result)
+				continue;
+			total++;
+			below += o->total_time_ns < r->total_time_ns;
+		}
+		d = fabs((double)below - (double)(total - 1) / 2);
+		if (d < bestd) {
+			bestd = d;
+			best = s->runs[i];
+		}
+	}
+	return best;
+}
+
 const char *db_run_verdict(const struct db_run *r)
 {
 	if (!r->has_result)
 		return r->status[0] ? r->status : "no-result";
-	if (!r->ram_equal)
+	if (r->verified && !r->ram_equal)
 		return "mismatch";
-	if (!strcmp(r->outcome, "completed"))
+	if (!strcmp(r->outcome, "completed") && r->ram_equal)
 		return "ok";
+	/* never verified: the runner's word (timeout, crashed) or the outcome */
+	if (r->status[0] && strcmp(r->status, "ok") && strcmp(r->status, "mismatch"))
+		return r->status;
 	return r->outcome[0] ? r->outcome : "unknown";
 }
 
@@ -478,6 +517,7 @@ static int load_index(struct builder *b, const char *path)
 			const char *dir = json_string_value(json_object_get(run, "dir"));
 			const char *st = json_string_value(json_object_get(run, "status"));
 			struct db_run *r;
+			bool runner;
 
 			if (!dir || strstr(dir, "..") || dir[0] == '/')
 				continue;	/* never read outside the set */
@@ -487,9 +527,12 @@ static int load_index(struct builder *b, const char *path)
 			if (err)
 				break;
 			r = &rs->runs[rs->nruns - 1];
-			if (!r->has_result && st)
+			/* what the run cannot know itself: the runner killed it */
+			runner = st && (!r->has_result || !strcmp(st, "timeout") ||
+					!strcmp(st, "crashed"));
+			if (runner)
 				scopy(r->status, sizeof(r->status), st);
-			if (!r->has_result || !r->message[0])
+			if (runner || !r->message[0])
 				jcopy(run, "message", r->message,
 				      sizeof(r->message));
 		}

@@ -41,6 +41,7 @@ struct db_run {
 	char tracker[96], outcome[32], stop_reason[32];
 	char checksum_src[40], checksum_dst[40];
 	bool converged, ram_equal;
+	bool verified;		/* a RAM verdict was reached (equal or not) */
 	double rounds, total_time_ns, downtime_ns, paused_at_ns, resumed_at_ns;
 	double guest_stall_ns, bytes_total, mismatched_pages;
 	double target_pps, achieved_pps, rate_pps;
@@ -94,6 +95,15 @@ double db_run_metric(const struct db_run *r, const char *name);
 /* qsort comparator for doubles, ascending. */
 int db_cmp_double(const void *a, const void *b);
 bool db_median_range(double *v, size_t n, double *med, double *lo, double *hi);
+
+/*
+ * The run that stands for a scenario (its plots, its row in the bench
+ * table): the one with the median total time among those with a result.
+ * An index into rs->runs, or DB_NO_RUN when no run has a result.
+ */
+#define DB_NO_RUN ((size_t)-1)
+size_t db_scen_representative(const struct db_runset *rs,
+			      const struct db_scen *s);
 
 /* The status a run's figures imply ("ok", "mismatch", "aborted"...). */
 const char *db_run_verdict(const struct db_run *r);

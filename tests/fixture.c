@@ -139,10 +139,11 @@ void fx_write_run(const char *dir, const struct fx_run *r)
 		"max_time_s", 6, "on_timeout", "force", "link", "loopback",
 		"seed", 1));
 	json_object_set_new(j, "summary", json_pack(
-		"{s:s, s:b, s:s, s:s, s:i, s:[], s:i, s:b, s:s, s:f, s:f,"
+		"{s:s, s:b, s:b, s:s, s:s, s:i, s:[], s:i, s:b, s:s, s:f, s:f,"
 		" s:f, s:f, s:f, s:f, s:f, s:i, s:f, s:i}",
-		"outcome", r->ram_equal ? "completed" : "validation_failed",
-		"ram_equal", r->ram_equal,
+		"outcome", r->outcome ? r->outcome :
+			r->ram_equal ? "completed" : "validation_failed",
+		"ram_equal", r->ram_equal, "verified", !r->outcome,
 		"checksum_src", "0123456789abcdef0123456789abcdef",
 		"checksum_dst", r->ram_equal ? "0123456789abcdef0123456789abcdef" :
 			"fedcba9876543210fedcba9876543210",
@@ -166,7 +167,9 @@ void fx_write_run(const char *dir, const struct fx_run *r)
 		"predicted_bytes_total", 8192.0 * 4096 * 1.5,
 		"predicted_downtime_ns", downtime_ns * 0.8));
 	json_object_set_new(j, "rounds", json_array());
-	json_object_set_new(j, "error", r->ram_equal ? json_null() :
+	json_object_set_new(j, "error", r->outcome ?
+			    json_string("interrupted by a signal") :
+			    r->ram_equal ? json_null() :
 			    json_string("3 pages differ"));
 	text = json_dumps(j, JSON_INDENT(2));
 	snprintf(path, sizeof(path), "%s/result.json", dir);
@@ -214,7 +217,7 @@ void fx_runset(const char *root, const char *target,
 			"exit", 0, "status", st, "message",
 			r->message ? r->message : "", "duration_ns", 1000000));
 		if (r->status && strcmp(r->status, "ok") &&
-		    strcmp(r->status, "mismatch"))
+		    strcmp(r->status, "mismatch") && !r->outcome)
 			continue;	/* no result for a failed run */
 		snprintf(dir, sizeof(dir), "%s/%s", root, rel);
 		fx_write_run(dir, r);

@@ -24,6 +24,11 @@ struct fx_run {
 	bool ram_equal;
 	const char *stop_reason;	/* NULL: downtime or time-force */
 	const char *status;	/* runner status; NULL: ok or mismatch */
+	/*
+	 * NULL: completed or validation_failed (from ram_equal). "aborted":
+	 * the run still wrote result.json, without a RAM verdict.
+	 */
+	const char *outcome;
 	const char *message;
 	bool samples;		/* write samples.csv too */
 };

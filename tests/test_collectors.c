@@ -3,7 +3,8 @@
  * Collectors: the PCRE2 parsers on real kernel and tc text, and the
  * sampler beside real processes: a busy child's CPU, vCPU threads found by
  * name, RSS and page faults of memory it touches, and the tc counters of
- * a veth pair shaped with tbf between two network namespaces.
+ * a veth pair shaped with tbf between two network namespaces; and the
+ * samples of a real `dirtybench run`.
  */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
@@ -22,6 +23,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "dirtybench/common.h"
 #include "fixture.h"
@@ -337,5 +340,144 @@ Test(collectors, sampler_reads_tc_of_a_shaped_netns_link)
 	fprintf(stderr, "collectors: sampler cost with tc every 100 ms: "
 		"%.3f%% of a core\n", cost.pct_of_core);
 	db_table_free(&ser.t);
+	fx_cleanup(dir);
+}
+
+static const char *dirtybench_bin(void)
+{
+	static char path[1024];
+	const char *b = getenv("DIRTYBENCH_BIN");
+
+	snprintf(path, sizeof(path), "%s/dirtybench", b && *b ? b : "bin");
+	return path;
+}
+
+static json_t *load_json(const char *dir, const char *name)
+{
+	char path[600];
+	json_error_t je;
+	json_t *j;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	j = json_load_file(path, 0, &je);
+	cr_assert_not_null(j, "%s: %s", path, je.text);
+	return j;
+}
+
+static double jnum(json_t *root, const char *obj, const char *key)
+{
+	json_t *v = json_object_get(json_object_get(root, obj), key);
+
+	cr_assert(json_is_number(v), "result.json has %s.%s", obj, key);
+	return json_number_value(v);
+}
+
+/* Mean of column c over the rows whose t_ns lies in [t0, t1). */
+static double mean_between(struct series *s, int c, double t0, double t1)
+{
+	double sum = 0, t, v;
+	size_t i, n = 0;
+
+	for (i = 0; i < s->t.nrows; i++) {
+		t = db_table_at(&s->t, i, s->c[0]);
+		v = db_table_at(&s->t, i, s->c[c]);
+		if (t >= t0 && t < t1 && isfinite(v)) {
+			sum += v;
+			n++;
+		}
+	}
+	return n ? sum / (double)n : NAN;
+}
+
+static double max_col(struct series *s, int c)
+{
+	double m = NAN, v;
+	size_t i;
+
+	for (i = 0; i < s->t.nrows; i++) {
+		v = db_table_at(&s->t, i, s->c[c]);
+		if (isfinite(v) && !(v <= m))
+			m = v;
+	}
+	return m;
+}
+
+/*
+ * `dirtybench run --out` samples its own migration: a vCPU that writes
+ * as fast as it can shows in the vCPU column during the warm-up on the
+ * source and again after the switchover on the destination; both RSS
+ * reach the guest RAM; the cost is in result.json. --sample-ms 0: none.
+ */
+Test(collectors, every_migration_with_out_is_sampled, .timeout = 120)
+{
+	char *dir = fx_tmpdir("run-samples"), log[600], csv[600];
+	const char *argv[] = { dirtybench_bin(), "run", "--tracker", "hash",
+		"--ram", "32M", "--workload", "dirtyram:dirty=64,period=0",
+		"--stop", "rounds:2", "--warmup-ms", "600", "--dest-tail-ms",
+		"500", "--sample-ms", "50", "--out", dir, NULL };
+	const double ram = 32 << 20;
+	double resumed, paused;
+	struct series ser;
+	json_t *r, *c;
+	int st;
+
+	snprintf(log, sizeof(log), "%s/run.log", dir);
+	st = fx_run_cmd(argv, log, 100);
+	cr_assert_eq(st, 0, "exit %d: %s", st, fx_read(log));
+	r = load_json(dir, "result.json");
+	paused = jnum(r, "summary", "paused_at_ns");
+	resumed = jnum(r, "summary", "resumed_at_ns");
+	snprintf(csv, sizeof(csv), "%s/samples.csv", dir);
+	load_series(&ser, csv);
+
+	/* from the warm-up to the end, on the migration's clock */
+	cr_assert_geq(ser.t.nrows, 20, "600 ms warm-up, 500 ms tail, every 50 ms: "
+		      "%zu rows", ser.t.nrows);
+	cr_assert_lt(db_table_at(&ser.t, 0, ser.c[0]), -400e6,
+		     "the first row is from the warm-up, before round 0");
+	cr_assert_geq(db_table_at(&ser.t, ser.t.nrows - 1, ser.c[0]), resumed,
+		      "the last row is after the resume");
+	cr_assert_geq(max_col(&ser, 4), ram, "source RSS %.0f holds the guest RAM",
+		      max_col(&ser, 4));
+	cr_assert_geq(max_col(&ser, 5), ram, "destination RSS %.0f holds the guest "
+		      "RAM once it arrived", max_col(&ser, 5));
+	cr_assert(isfinite(mean_col(&ser, 1, 1)), "source CPU sampled");
+	cr_assert(isfinite(mean_col(&ser, 2, 1)), "destination CPU sampled");
+	cr_assert_gt(mean_between(&ser, 3, -500e6, -50e6), 25,
+		     "a vCPU writing without pause on the source: %.1f%%",
+		     mean_between(&ser, 3, -500e6, -50e6));
+	cr_assert_gt(mean_between(&ser, 3, resumed + 100e6, INFINITY), 10,
+		     "the guest's vCPU on the destination after the resume: %.1f%%",
+		     mean_between(&ser, 3, resumed + 100e6, INFINITY));
+	cr_assert_lt(paused, resumed);
+	cr_assert(isnan(mean_col(&ser, 8, 0)), "loopback: no tc columns");
+
+	c = json_object_get(r, "collectors");
+	cr_assert(json_is_object(c), "result.json has collectors");
+	cr_assert_eq(jnum(r, "collectors", "samples"), (double)ser.t.nrows);
+	cr_assert_eq(jnum(r, "collectors", "sample_ms"), 50);
+	cr_assert_gt(jnum(r, "collectors", "cpu_ns"), 0);
+	cr_assert_gt(jnum(r, "collectors", "cost_pct_of_core"), 0);
+	cr_assert_lt(jnum(r, "collectors", "cost_pct_of_core"), 10,
+		     "the sampler costs little");
+	cr_assert(json_is_null(json_object_get(c, "error")));
+	fprintf(stderr, "collectors: inside a run at 50 ms: %.0f samples, "
+		"%.3f%% of a core\n", jnum(r, "collectors", "samples"),
+		jnum(r, "collectors", "cost_pct_of_core"));
+	json_decref(r);
+	db_table_free(&ser.t);
+
+	/* --sample-ms 0: no collectors */
+	argv[7] = "none";
+	argv[9] = "rounds:1";
+	argv[11] = "0";
+	argv[15] = "0";
+	cr_assert_eq(remove(csv), 0);
+	st = fx_run_cmd(argv, log, 100);
+	cr_assert_eq(st, 0, "exit %d: %s", st, fx_read(log));
+	cr_assert_neq(access(csv, F_OK), 0, "no samples.csv with --sample-ms 0");
+	r = load_json(dir, "result.json");
+	cr_assert(json_is_null(json_object_get(r, "collectors")));
+	json_decref(r);
 	fx_cleanup(dir);
 }

@@ -30,6 +30,7 @@ struct doctor {
 	bool mismatch;		/* scenario b, rep 2 */
 	bool drop_b;
 	bool b_crashed;
+	bool b_timed_out;	/* rep 2 killed, result.json without a verdict */
 };
 
 /* Two scenarios x three repetitions, downtime 10/11/12 ms and 20/21/22. */
@@ -61,6 +62,11 @@ static void write_set(const char *root, const struct doctor *d)
 			r->ram_equal = !(d->mismatch && s == 1 && rep == 2);
 			if (d->b_crashed && s == 1)
 				r->status = "crashed";
+			if (d->b_timed_out && s == 1 && rep == 2) {
+				r->status = "timeout";
+				r->outcome = "aborted";
+				r->ram_equal = false;
+			}
 		}
 	fx_runset(root, "fx", runs, n, NULL, NULL);
 }
@@ -219,6 +225,21 @@ Test(compare, lost_convergence_missing_and_crashed_runs)
 	c = judge(&cur, &base, NULL);
 	cr_assert_eq(row(c, "hash", "runs")->v, DB_V_NEW);
 	cr_assert_not(c->failed);
+	db_comparison_free(c);
+}
+
+/* A run killed mid-migration was never compared: a failure, not a mismatch. */
+Test(compare, an_aborted_run_is_no_ram_mismatch)
+{
+	struct doctor base = { 0 }, cur = { .b_timed_out = true };
+	struct db_comparison *c = judge(&base, &cur, NULL);
+
+	cr_assert_eq(row(c, "hash", "ram_equal")->v, DB_V_SAME, "%s",
+		     row(c, "hash", "ram_equal")->note);
+	cr_assert_eq(row(c, "hash", "runs")->v, DB_V_WORSE);
+	cr_assert(strstr(row(c, "hash", "runs")->note, "without a RAM verdict"),
+		  "%s", row(c, "hash", "runs")->note);
+	cr_assert(c->failed, "a run that did not finish still fails the comparison");
 	db_comparison_free(c);
 }
 

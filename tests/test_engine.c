@@ -445,6 +445,10 @@ Test(engine, a_faulty_tracker_fails_validation_with_pages_listed, .timeout = 120
 		cr_assert_lt(json_integer_value(json_array_get(first, i)), 8192,
 			     "page numbers inside RAM");
 	cr_assert(!jtrue(r, "summary.resumed"), "RAM that differs is not resumed");
+	cr_assert(jtrue(r, "summary.guest_running_on_source"),
+		  "the guest keeps running on the source when the destination's RAM differs");
+	cr_assert_gt(jint(r, "workload.pages_written_after_abort"), 0,
+		     "and it really writes there");
 	json_decref(r);
 }
 
@@ -965,4 +969,55 @@ Test(engine, an_unavailable_tracker_exits_3_with_the_probe_reason)
 		return;
 	}
 	cr_skip_test("every registered tracker can run here: none to refuse");
+}
+
+/* ---- dirty-limit ---- */
+
+static json_t *limit_run(const char *limit, int want)
+{
+	/* 6400 pages/s (26 MB/s) against 5 MB/s: lambda 5, never converges */
+	const char *argv[] = { "dirtybench", "run", "--tracker", "uffd-wp", "--ram", "8M",
+			       "--bandwidth", "40mbit", "--downtime-limit", "1000",
+			       "--workload", "dirtyram:pages=2048,dirty=64,period=10",
+			       "--dirty-limit", limit, "--max-time", "6",
+			       "--out", NULL, "--quiet", NULL };
+	char err[8192];
+	int st;
+
+	argv[17] = tmpdir();
+	st = run(argv, NULL, err, sizeof(err), 90);
+	cr_assert_eq(st, want, "--dirty-limit %s: exit %d (want %d): %s", limit, st,
+		     want, err);
+	return result(argv[17]);
+}
+
+Test(engine, dirty_limit_makes_a_fast_writer_converge, .timeout = 120)
+{
+	json_t *r = limit_run("auto", 0), *rounds;
+	long long from, cap;
+
+	cr_assert(jtrue(r, "summary.ram_equal"));
+	cr_assert(jtrue(r, "summary.converged"), "stop reason %s",
+		  jstr(r, "summary.stop_reason"));
+	from = jint(r, "summary.dirty_limit_from_round");
+	cap = jint(r, "summary.dirty_limit_pps");
+	/* QEMU's trigger: two rounds in a row dirtied more than half they sent */
+	cr_assert_eq(from, 2, "throttled from round 2, got %lld", from);
+	/* auto: half the measured 5 MB/s, in pages */
+	cr_assert(cap > 0.5 * 5e6 / 4096 * 0.8 && cap < 0.5 * 5e6 / 4096 * 1.2,
+		  "cap %lld pages/s", cap);
+	rounds = jget(r, "rounds");
+	cr_assert_eq(json_integer_value(json_object_get(json_array_get(rounds, 1),
+							"dirty_limit_pps")), 0);
+	cr_assert_eq(json_integer_value(json_object_get(json_array_get(rounds, 2),
+							"dirty_limit_pps")), cap);
+	cr_assert_lt(jint(r, "summary.downtime_ns"), 1500000000ll);
+	json_decref(r);
+
+	r = limit_run("off", 0);
+	cr_assert(jtrue(r, "summary.ram_equal"));
+	cr_assert(!jtrue(r, "summary.converged"), "without a cap lambda 5 never converges");
+	cr_assert_str_eq(jstr(r, "summary.stop_reason"), "time-force");
+	cr_assert(json_is_null(jget(r, "summary.dirty_limit_from_round")));
+	json_decref(r);
 }

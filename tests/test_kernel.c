@@ -128,8 +128,17 @@ Test(kernel, module_tracker_and_migration_in_a_booted_kernel, .timeout = 1200)
 	cr_assert(s && s->pass >= 3 && !s->fail && s->ended && !s->exit_status,
 		  "kmod-cow tracker suite: %zu passed, %zu failed, exit %d",
 		  s ? s->pass : 0, s ? s->fail : 0, s ? s->exit_status : -1);
-	if (has_run)
+	if (has_run) {
+		const struct db_console_result *m;
+
 		expect_pass(&c, "migration", "kmod_cow_loopback");
+		m = db_console_result(&c, "migration", "kmod_cow_loopback");
+		cr_expect(strstr(m->detail, "\"backing\": \"tracker\""),
+			  "the module's RAM is labelled tracker: %s", m->detail);
+		cr_expect(!strstr(m->detail, " 0 samples") &&
+			  !strstr(m->detail, " -1 samples"),
+			  "the collectors sampled the migration: %s", m->detail);
+	}
 	cr_assert_eq(rc, 0, "run.sh exited %d", rc);
 	db_console_free(&c);
 }

@@ -16,6 +16,7 @@
 #include "fixture.h"
 #include "../reports/report.h"
 #include "../reports/runset.h"
+#include "../reports/table.h"
 
 #define EVIL "<script>alert('x')</script>&\"q\""
 
@@ -96,6 +97,14 @@ Test(report, page_embeds_gnuplot_svg_and_stands_alone)
 	cr_assert(strstr(page, "send bandwidth"));
 	cr_assert(strstr(page, ">pause<"));
 	cr_assert(strstr(page, ">resume<"));
+	/* the collectors: CPU above, memory below with the guest RAM */
+	cr_assert_eq(fx_count(page, "<title>guest vCPUs</title>"), 2,
+		     "the vCPU series in both collector plots");
+	cr_assert(strstr(page, "CPU (% of one core)"));
+	cr_assert(strstr(page, "resident memory (MiB)"));
+	cr_assert_eq(fx_count(page, "<title>guest RAM</title>"), 2);
+	cr_assert_eq(fx_count(page, ">pause<"), 6 + 2 * 2,
+		     "pause marked in every timeline and both collector panels");
 	/* ids stay unique with many SVGs inline */
 	cr_assert_eq(fx_count(page, "id=\"p0_gnuplot_canvas\""), 1);
 	cr_assert_eq(fx_count(page, "id=\"gnuplot_canvas\""), 0);
@@ -233,6 +242,153 @@ Test(report, chromium_renders_the_plots)
 	page = fx_read(dom);
 	cr_assert_geq(fx_count(page, "<svg"), 15, "the SVGs are in the DOM");
 	cr_assert(strstr(page, "RAM MISMATCH"));
+	free(page);
+	fx_cleanup(root);
+}
+
+/*
+ * Four scenarios: fine (two repetitions), a RAM mismatch, a run killed
+ * at its timeout after it wrote result.json (no verdict, so no mismatch)
+ * and a crash without a result; plus one that cannot run here.
+ */
+static void trouble(struct fx_run *r, const char *tracker, const char *rate,
+		    int rep)
+{
+	static char names[8][64];
+	static int n;
+	char *name = names[n++ % 8];
+
+	snprintf(name, 64, "fx/%s/%s", tracker, rate);
+	memset(r, 0, sizeof(*r));
+	r->scenario = name;
+	r->group = "fx";
+	r->tracker = tracker;
+	r->rate = rate;
+	r->rate_pps = strcmp(rate, "32x10") ? 51200 : 3200;
+	r->rep = rep;
+	r->downtime_ms = 12.5;
+	r->total_s = 1.5;
+	r->rounds = 4;
+	r->converged = true;
+	r->ram_equal = true;
+}
+
+static void write_troubles(const char *root)
+{
+	struct fx_run runs[5];
+
+	trouble(&runs[0], "uffd-async", "32x10", 1);
+	trouble(&runs[1], "uffd-async", "32x10", 2);
+	runs[1].downtime_ms = 14;
+	trouble(&runs[2], "hash", "32x10", 1);
+	runs[2].ram_equal = false;
+	trouble(&runs[3], "fork-cow", "512x10", 1);
+	runs[3].status = "timeout";
+	runs[3].outcome = "aborted";
+	runs[3].ram_equal = false;
+	runs[3].message = "killed after the 60 s timeout";
+	trouble(&runs[4], "uffd-wp", "512x10", 1);
+	runs[4].status = "crashed";
+	runs[4].message = "killed by signal 11 (Segmentation fault)";
+	fx_runset(root, "fx", runs, 5, "fx/kmod-cow/idle",
+		  "cannot load a module on this host");
+}
+
+static char *table_of(const char *root, bool colour, size_t *bad)
+{
+	const char *dirs[1] = { root };
+	struct db_runset *rs;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	cr_assert_eq(db_runset_load(&rs, dirs, 1), 0, "%s", db_strerror());
+	f = open_memstream(&text, &len);
+	cr_assert_not_null(f);
+	*bad = db_runset_print_table(rs, f, colour);
+	fclose(f);
+	db_runset_free(rs);
+	return text;
+}
+
+/* The line of the table that names scenario s (in one of two buffers). */
+static const char *line_of(const char *table, const char *s)
+{
+	static char buf[2][1024];
+	static int which;
+	char *line = buf[which++ & 1];
+	const char *p = strstr(table, s), *b, *e;
+
+	cr_assert_not_null(p, "the table has a row for %s:\n%s", s, table);
+	for (b = p; b > table && b[-1] != '\n'; b--)
+		;
+	e = strchr(p, '\n');
+	snprintf(line, sizeof(buf[0]), "%.*s", (int)(e ? e - b : (long)strlen(b)), b);
+	return line;
+}
+
+Test(report, bench_table_marks_mismatches_and_failures)
+{
+	char *root = fx_tmpdir("table"), *t, *page, head[1024];
+	const char *l;
+	size_t bad, col, i;
+
+	write_troubles(root);
+	t = table_of(root, false, &bad);
+	cr_assert_eq(bad, 3, "mismatch, timeout and crash are trouble:\n%s", t);
+	cr_assert_null(strchr(t, '\033'), "no colour when asked for none");
+	snprintf(head, sizeof(head), "%s", line_of(t, "scenario"));
+	cr_assert(strstr(head, "tracker") && strstr(head, "dirty rate") &&
+		  strstr(head, "rounds") && strstr(head, "converged") &&
+		  strstr(head, "stop reason") && strstr(head, "downtime") &&
+		  strstr(head, "total time") && strstr(head, "guest stall") &&
+		  strstr(head, "ram_equal"), "%s", head);
+
+	l = line_of(t, "fx/uffd-async/32x10");
+	cr_assert(!strncmp(l, "   ", 3), "a fine row is not marked: %s", l);
+	cr_assert(strstr(l, "ok (2 runs)"), "%s", l);
+	cr_assert(strstr(l, "32x10 (3200/s)"), "%s", l);
+	cr_assert(strstr(l, "12.5 ms") || strstr(l, "14.0 ms"),
+		  "a repetition's downtime: %s", l);
+	l = line_of(t, "fx/hash/32x10");
+	cr_assert(!strncmp(l, "!! ", 3), "%s", l);
+	cr_assert(strstr(l, "  NO  "), "%s", l);
+	cr_assert(strstr(l, "RAM MISMATCH: 3 pages differ"), "%s", l);
+	l = line_of(t, "fx/fork-cow/512x10");
+	cr_assert(!strncmp(l, "!! ", 3), "%s", l);
+	cr_assert(strstr(l, "TIMEOUT: killed after the 60 s timeout"), "%s", l);
+	cr_assert_null(strstr(l, "MISMATCH"), "never compared, so no mismatch");
+	cr_assert_null(strstr(l, " NO "), "ram_equal unknown, not NO: %s", l);
+	l = line_of(t, "fx/uffd-wp/512x10");
+	cr_assert(!strncmp(l, "!! ", 3), "%s", l);
+	cr_assert(strstr(l, "CRASHED: killed by signal 11"), "%s", l);
+	l = line_of(t, "fx/kmod-cow/idle");
+	cr_assert(strstr(l, "skipped: cannot load a module on this host"), "%s", l);
+
+	/* aligned: every row's tracker column starts where its heading does */
+	col = (size_t)(strstr(head, "tracker") - head);
+	for (i = 0; i < 5; i++) {
+		static const char *const trk[] = { "uffd-async", "hash",
+			"fork-cow", "uffd-wp", "kmod-cow" };
+		char name[64];
+
+		snprintf(name, sizeof(name), "fx/%s/", trk[i]);
+		l = line_of(t, name);
+		cr_assert(strlen(l) > col && !strncmp(l + col, trk[i], strlen(trk[i])),
+			  "column of %s: %s", trk[i], l);
+	}
+	free(t);
+
+	t = table_of(root, true, &bad);
+	cr_assert(strstr(line_of(t, "fx/hash/32x10"), "\033[1;31m"),
+		  "a mismatch is red on a terminal");
+	free(t);
+
+	/* the report agrees: one mismatch, the timed-out run unverified */
+	page = render(root);
+	cr_assert(strstr(page, "class=\"banner\">1 run with a RAM MISMATCH"));
+	cr_assert_eq(fx_count(page, "<tr class=\"mismatch\">"), 1);
+	cr_assert(strstr(page, "not verified"));
 	free(page);
 	fx_cleanup(root);
 }

@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -14,6 +15,7 @@
 #include "dirtybench/common.h"
 #include "dirtybench/dirtyram.h"
 #include "dirtybench/tracker.h"
+#include "fixture.h"
 #include "../vmm-shims/stage2/sim.h"
 #include "../vmm-shims/stage2/stage2.h"
 
@@ -870,4 +872,46 @@ Test(stage2, sim_migrates_both_strategies_and_rebuilds_after_cancel)
 	cr_assert_eq(r[1].blocks_after_cancel, 8, "lazy: every block mapped again");
 	cr_assert_eq(r[0].rebuilt_after_cancel, 4);
 	cr_assert_eq(r[1].rebuilt_after_cancel, touched);
+}
+
+/* ---- dirtybench stage2-bench ----------------------------------------- */
+
+Test(stage2, bench_prints_both_strategies_and_a_verdict, .timeout = 120)
+{
+	const char *b = getenv("DIRTYBENCH_BIN");
+	char bin[512], out[1024], csv[1024], why[256], *dir, *text, *rows;
+	int rc;
+
+	if (db_backing_probe(DB_BACKING_THP, why, sizeof(why)))
+		cr_skip_test("the benchmark needs 2 MiB backing: %s", why);
+	snprintf(bin, sizeof(bin), "%s/dirtybench", b && *b ? b : "bin");
+	dir = fx_tmpdir("stage2-bench");
+	snprintf(out, sizeof(out), "%s/out.txt", dir);
+	snprintf(csv, sizeof(csv), "%s/rows.csv", dir);
+	{
+		const char *argv[] = { bin, "stage2-bench", "--scale", "0.02",
+				       "--matrix", "102580:812:30x1", "--baseline-s", "2",
+				       "--cancel-s", "1", "--csv", csv, NULL };
+
+		rc = fx_run_cmd(argv, out, 100);
+	}
+	text = fx_read(out);
+	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, text);
+	cr_assert(strstr(text, "Migration (virtual time)"), "%s", text);
+	cr_assert(strstr(text, "Stage-2 work during the migration"), "%s", text);
+	cr_assert_eq(fx_count(text, "       eager  "), 2, "an eager row per table:\n%s", text);
+	cr_assert_eq(fx_count(text, "       lazy   "), 2, "a lazy row per table:\n%s", text);
+	cr_assert_eq(fx_count(text, "FALSE"), 0, "every destination equal:\n%s", text);
+	cr_assert(strstr(text, "VERDICT: "), "a plain verdict:\n%s", text);
+	rows = fx_read(csv);
+	cr_assert_eq(fx_count(rows, "\n"), 3, "header and two rows:\n%s", rows);
+	cr_assert(strstr(rows, "virtual,102580,812,30,1,0.02,eager,"), "%s", rows);
+	free(rows);
+	free(text);
+	{
+		const char *argv[] = { bin, "stage2-bench", "--scale", "2", NULL };
+
+		cr_assert_eq(fx_run_cmd(argv, NULL, 10), 2, "--scale 2 is bad usage");
+	}
+	fx_cleanup(dir);
 }

@@ -392,7 +392,22 @@ Test(targets, bench_runs_real_migrations_end_to_end)
 	cr_assert_eq(fx_run_cmd(bench, log, 120), 0, "bench (log %s)", log);
 	text = fx_read(log);
 	cr_assert(strstr(text, "4 runs: 4 ok"), "%s", text);
-	cr_assert(strstr(text, "report: "), "%s", text);
+	/* not a terminal: the table, the counts and the paths, report last */
+	cr_assert(!strncmp(text, "   scenario ", 12), "the table first:\n%s", text);
+	cr_assert(strstr(text, "ram_equal") && strstr(text, "guest stall"));
+	cr_assert_eq(fx_count(text, "\n   tiny/"), 4, "a row per scenario:\n%s",
+		     text);
+	cr_assert_eq(fx_count(text, " yes        ok\n"), 4, "%s", text);
+	cr_assert_null(strstr(text, "!!"), "nothing in trouble:\n%s", text);
+	cr_assert_null(strchr(text, '\033'), "no colour in a log");
+	cr_assert(strstr(text, "report: ") && !strchr(strstr(text, "report: "),
+		  '\n')[1], "the report path is the last line:\n%s", text);
+	cr_assert_eq(fx_count(text, "\n"), 1 + 4 + 3, "nothing else:\n%s", text);
+	free(text);
+	snprintf(log, sizeof(log), "%s/set/tiny/uffd-async/idle/rep1/samples.csv",
+		 dir);
+	text = fx_read(log);
+	cr_assert(!strncmp(text, "t_ns,src_cpu_pct,", 17), "every run is sampled");
 	free(text);
 	snprintf(log, sizeof(log), "%s/set/tiny/uffd-async/1024x5/rep1/result.json",
 		 dir);
