@@ -319,7 +319,7 @@ int perf_transfer(struct perf_run *r)
 	struct db_run_config cfg;
 	struct perf_mig m;
 	double tcp[NSINKS], v[5], mc, bound, zero_ram;
-	char sz[32], ref[64];
+	char sz[32], ref[64], note[160];
 	int err;
 
 	/* references */
@@ -346,9 +346,12 @@ int perf_transfer(struct perf_run *r)
 	snprintf(ref, sizeof(ref), "%s", sink_name[SINK_FRESH]);
 	perf_add_target(r, "migration", ram, "migration_ns", m.total_ns, ref,
 			(double)ram * 1e9 / tcp[SINK_FRESH], NULL, &t1_time);
+	snprintf(note, sizeof(note),
+		 "into fresh RAM: TCP reaches %.2f GB/s there even faulted in first; the send path alone is the 'dst touched' row",
+		 tcp[SINK_POPULATED] / 1e9);
 	perf_add_target(r, "migration", ram, "round0_bytes_per_s",
 			m.round0_bytes * 1e9 / m.round0_ns, sink_name[SINK_TOUCHED],
-			tcp[SINK_TOUCHED], NULL, &t1_rate);
+			tcp[SINK_TOUCHED], note, &t1_rate);
 	perf_add(r, "migration", ram, "round0_bytes_per_s",
 		 m.round0_bytes * 1e9 / m.round0_ns, sink_name[SINK_POPULATED],
 		 tcp[SINK_POPULATED], NULL);
