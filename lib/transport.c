@@ -853,13 +853,8 @@ void db_frame_free(struct db_frame *f)
 
 int db_conn_check(struct db_conn *c)
 {
-	int err;
+	int err = sticky(c);
 
-	pthread_mutex_lock(&c->lock);
-	err = c->err;
-	if (err)
-		db_error(err, "%s", c->errmsg);
-	pthread_mutex_unlock(&c->lock);
 	if (!err && db_interrupted)
 		err = db_error(-EINTR, "interrupted by a signal");
 	return err;

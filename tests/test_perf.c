@@ -38,6 +38,24 @@ static int run(const char *args)
 	return WEXITSTATUS(st);
 }
 
+/* Run perf with args and --json; its exit status 0 and the document. */
+static json_t *run_json(const char *args)
+{
+	char json_path[] = "/tmp/dirtybench-perf-XXXXXX", cmd[512];
+	json_error_t jerr;
+	json_t *root;
+	int fd = mkstemp(json_path);
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "%s --json %s", args, json_path);
+	cr_assert_eq(run(cmd), 0, "perf %s exits 0", args);
+	root = json_load_file(json_path, 0, &jerr);
+	unlink(json_path);
+	cr_assert(root, "perf wrote valid JSON: %s", jerr.text);
+	return root;
+}
+
 /* A row with a target says which, how it is judged, pass and margin. */
 static void assert_target(json_t *row, const char *id)
 {
@@ -58,20 +76,9 @@ static void assert_target(json_t *row, const char *id)
 
 Test(perf, quick_run_writes_json_with_references, .timeout = 120)
 {
-	char json_path[] = "/tmp/dirtybench-perf-XXXXXX", args[256];
-	json_error_t jerr;
-	json_t *root, *rows, *row;
+	json_t *root = run_json("--quick --trackers hash,mprotect"), *rows, *row;
 	size_t i, figures = 0, bare = 0, faults = 0;
-	int fd = mkstemp(json_path);
 
-	cr_assert_geq(fd, 0);
-	close(fd);
-	snprintf(args, sizeof(args), "--quick --trackers hash,mprotect --json %s",
-		 json_path);
-	cr_assert_eq(run(args), 0, "perf --quick exits 0");
-	root = json_load_file(json_path, 0, &jerr);
-	unlink(json_path);
-	cr_assert(root, "perf wrote valid JSON: %s", jerr.text);
 	cr_assert_eq(json_integer_value(json_object_get(root, "schema")), 1);
 	rows = json_object_get(json_array_get(json_object_get(root, "sections"), 0),
 			       "rows");
@@ -127,22 +134,11 @@ static json_t *section_rows(json_t *root, const char *name)
 
 Test(perf, transfer_and_memory_rows_carry_their_targets, .timeout = 120)
 {
-	char json_path[] = "/tmp/dirtybench-perf-XXXXXX", args[256];
 	static const char *const ids[] = { "T1", "T2", "T5", "T6" };
-	const char *id;
-	json_error_t jerr;
-	json_t *root, *rows, *row, *load, *t;
+	json_t *root = run_json("--quick --sections transfer,memory");
+	json_t *rows, *row, *load, *t;
 	size_t i, k, seen[DB_ARRAY_SIZE(ids)] = { 0 };
-	int fd = mkstemp(json_path);
-
-	cr_assert_geq(fd, 0);
-	close(fd);
-	snprintf(args, sizeof(args), "--quick --sections transfer,memory --json %s",
-		 json_path);
-	cr_assert_eq(run(args), 0, "perf --sections transfer,memory exits 0");
-	root = json_load_file(json_path, 0, &jerr);
-	unlink(json_path);
-	cr_assert(root, "perf wrote valid JSON: %s", jerr.text);
+	const char *id;
 	/* the machine's load, for reading the figures later */
 	load = json_object_get(root, "load");
 	cr_assert_eq(json_array_size(json_object_get(load, "start")), 3);
@@ -194,20 +190,10 @@ Test(perf, migration_section_stands_next_to_the_model, .timeout = 120)
 {
 	static const char *const figures[] = { "rounds", "bytes_total",
 					       "downtime_ns", "total_time_ns" };
-	char json_path[] = "/tmp/dirtybench-perf-XXXXXX", args[256];
-	json_error_t jerr;
-	json_t *root, *sec, *rows, *row;
+	json_t *root = run_json("--quick --sections migration --trackers hash");
+	json_t *sec, *rows, *row;
 	size_t i;
-	int fd = mkstemp(json_path);
 
-	cr_assert_geq(fd, 0);
-	close(fd);
-	snprintf(args, sizeof(args), "--quick --sections migration --trackers hash --json %s",
-		 json_path);
-	cr_assert_eq(run(args), 0, "perf --sections migration exits 0");
-	root = json_load_file(json_path, 0, &jerr);
-	unlink(json_path);
-	cr_assert(root, "perf wrote valid JSON: %s", jerr.text);
 	sec = json_array_get(json_object_get(root, "sections"), 0);
 	cr_assert_str_eq(json_string_value(json_object_get(sec, "name")), "migration");
 	rows = json_object_get(sec, "rows");
