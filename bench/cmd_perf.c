@@ -405,7 +405,7 @@ static int write_json(const struct perf_run *r, const char *path,
 	struct tsum sum[NTARGETS];
 	struct utsname u;
 	const char *cur = "";
-	char id[8];
+	char id[16];
 	size_t i;
 	int err = 0, t;
 

@@ -142,7 +142,7 @@ int perf_memory(struct perf_run *r)
 	struct db_run_config cfg;
 	struct sampler smp = { 0 };
 	struct perf_mig m;
-	double heap[2], rss[2], before = 0;
+	double heap[2] = { 0 }, rss[2] = { 0 }, before = 0;
 	char sz[32], what[64];
 	int err;
 
