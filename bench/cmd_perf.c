@@ -54,7 +54,7 @@ static const struct perf_opt {
 	[OPT_SECTIONS] = { "sections", "LIST", "all",
 			   "sections to run, comma-separated (see below)" },
 	[OPT_QUICK] = { "quick", NULL, "off",
-			"16 MiB of RAM and single measurements: a smoke test of the command, not figures to quote" },
+			"small RAM (16-32 MiB; 1 GiB for the zero guest) and single measurements: a smoke test of the command, not figures to quote" },
 	[OPT_JSON] = { "json", "FILE", "none",
 		       "also write every row as JSON (schema 1) to FILE" },
 	[OPT_HELP] = { "help", NULL, NULL, "this text" },
@@ -130,13 +130,17 @@ static void usage(FILE *f)
 		"  memcpy of ...      copying the same number of bytes in memory\n"
 		"  bare syscall       one getppid(2), the cheapest trip into the kernel\n"
 		"  bare MECHANISM     the kernel operation the tracker is built on, alone,\n"
-		"                     on RAM of the same size with the same pages written\n"
+		"                     on the tracker's own RAM (before and after it) with\n"
+		"                     the same pages written\n"
 		"  model, lambda L    the analytical pre-copy model's prediction for the\n"
 		"                     same migration (DESIGN.md)\n"
 		"  bare ... fault     the first write under the mechanism alone\n"
-		"  loopback TCP ...   one TCP stream over 127.0.0.1 between two processes,\n"
-		"                     1 MiB reads into a reused buffer, into memory written\n"
-		"                     before, or into fresh memory\n"
+		"  TCP into ...       one TCP stream over 127.0.0.1 between two processes,\n"
+		"                     4 MiB socket buffers, 1 MiB reads into a reused\n"
+		"                     buffer, memory written before, fresh memory, or\n"
+		"                     fresh memory faulted in per MiB first\n"
+		"  dst touched        the same migration with the destination's RAM faulted\n"
+		"                     in before round 0: the send path alone\n"
 		"\nTargets (TARGET column; VERDICT says pass, or short and by how much):\n"
 		"  T1 512 MiB migration <= 600 ms, round 0 >= 90%% of TCP into touched memory\n"
 		"  T2 a zero page costs its 8-byte descriptor only; a mostly-zero 4 GiB\n"
