@@ -247,6 +247,7 @@ static json_t *workload_json(const struct db_result *res)
 	json_object_set_new(o, "late_periods", u64(res->wl.late_periods));
 	json_object_set_new(o, "max_lateness_ns", u64(res->wl.max_lateness_ns));
 	json_object_set_new(o, "max_pause_wait_ns", u64(res->wl.max_pause_wait_ns));
+	json_object_set_new(o, "throttled_ns", u64(res->wl.throttled_ns));
 	json_object_set_new(o, "dest_tail_ms", u64(res->cfg.dest_tail_ms));
 	json_object_set_new(o, "dest_pages_written",
 			    res->have_tail ? u64(res->tail.pages_written) : json_null());

@@ -1012,6 +1012,7 @@ Test(engine, dirty_limit_makes_a_fast_writer_converge, .timeout = 120)
 	cr_assert_eq(json_integer_value(json_object_get(json_array_get(rounds, 2),
 							"dirty_limit_pps")), cap);
 	cr_assert_lt(jint(r, "summary.downtime_ns"), 1500000000ll);
+	cr_assert_gt(jint(r, "workload.throttled_ns"), 0, "the guest's wait for the cap is reported");
 	json_decref(r);
 
 	r = limit_run("off", 0);
