@@ -4,9 +4,9 @@
 # Usage: sh mk/gen.sh
 set -eu
 
-hdrs=$(ls include/dirtybench/*.h lib/*.h lib/*.def bench/*.def kmod/*.h \
-	vmm-shims/stage2/*.h collectors/*.h reports/*.h bench/*.h tests/*.h \
-	2>/dev/null | tr '\n' ' ')
+hdrs=$(ls include/dirtybench/*.h lib/*.h lib/*.def lib/*/*.h lib/*/*.def \
+	bench/*.def bench/*.h bench/*/*.h kmod/*.h vmm-shims/*/*.h collectors/*.h \
+	reports/*.h tests/*.h 2>/dev/null | tr '\n' ' ')
 echo "HDRS = $hdrs"
 
 seen=' '
@@ -26,8 +26,8 @@ rules() {	# VAR files...
 	echo "$var =$objs"
 }
 
-rules LIB_OBJS lib/*.c lib/trackers/*.c vmm-shims/*/*.c collectors/*.c \
+rules LIB_OBJS lib/*.c lib/*/*.c lib/*/*/*.c vmm-shims/*/*.c collectors/*.c \
 	reports/*.c workloads/dirtyram/dirtyram.c
 rules DIRTYRAM_OBJS workloads/dirtyram/dirtyram.c workloads/dirtyram/main.c
-rules BENCH_OBJS bench/*.c
+rules BENCH_OBJS bench/*.c bench/*/*.c
 rules TEST_OBJS tests/*.c
