@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "dirtybench/common.h"
-#include "files.h"
+#include "base/files.h"
 #include "cmd.h"
 #include "cmdopt.h"
 #include "../reports/compare.h"

@@ -31,7 +31,7 @@
 #include "dirtybench/common.h"
 #include "dirtybench/tracker.h"
 #include "cmd.h"
-#include "compat.h"
+#include "base/compat.h"
 #include "engine.h"
 #include "options.h"
 #include "perf.h"

@@ -8,7 +8,7 @@
 
 #include "dirtybench/common.h"
 #include "console.h"
-#include "re.h"
+#include "base/re.h"
 
 enum {
 	RE_BOOT,

@@ -5,7 +5,7 @@
 
 #include "dirtybench/common.h"
 #include "procfs.h"
-#include "re.h"
+#include "base/re.h"
 
 /*
  * "pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt

@@ -16,9 +16,9 @@
 #include <unistd.h>
 
 #include "dirtybench/common.h"
-#include "files.h"
+#include "base/files.h"
 #include "procfs.h"
-#include "re.h"
+#include "base/re.h"
 #include "sampler.h"
 
 extern char **environ;

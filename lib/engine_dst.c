@@ -17,7 +17,7 @@
 #include "dirtybench/common.h"
 #include "dirtybench/dirtyram.h"
 #include "dirtybench/ram.h"
-#include "compat.h"
+#include "base/compat.h"
 #include "engine.h"
 #include "mmtrack.h"
 #include "proto.h"

@@ -18,7 +18,7 @@
 #include "dirtybench/dirtyram.h"
 #include "dirtybench/ram.h"
 #include "dirtybench/tracker.h"
-#include "compat.h"
+#include "base/compat.h"
 #include "engine.h"
 #include "model.h"
 #include "proto.h"

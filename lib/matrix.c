@@ -17,9 +17,9 @@
 
 #include "config.h"
 #include "dirtybench/common.h"
-#include "files.h"
+#include "base/files.h"
 #include "matrix.h"
-#include "re.h"
+#include "base/re.h"
 
 extern char **environ;
 

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "compat.h"
+#include "base/compat.h"
 #include "dirtybench/bitmap.h"
 #include "dirtybench/ram.h"
 

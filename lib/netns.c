@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "dirtybench/common.h"
-#include "files.h"
+#include "base/files.h"
 #include "netns.h"
 
 /* In PATH, or in sbin: iproute2 lives there, often missing from PATH. */

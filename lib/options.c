@@ -9,7 +9,7 @@
 
 #include "dirtybench/common.h"
 #include "dirtybench/tracker.h"
-#include "files.h"
+#include "base/files.h"
 #include "options.h"
 #include "transport.h"
 

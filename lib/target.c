@@ -17,10 +17,10 @@
 #include "dirtybench/dirtyram.h"
 #include "dirtybench/ram.h"
 #include "dirtybench/tracker.h"
-#include "files.h"
-#include "re.h"
+#include "base/files.h"
+#include "base/re.h"
 #include "target.h"
-#include "vec.h"
+#include "base/vec.h"
 
 /* ---- value checks: one per kind of key -------------------------------- */
 

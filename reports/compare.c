@@ -9,7 +9,7 @@
 #include "dirtybench/common.h"
 #include "compare.h"
 #include "report.h"
-#include "vec.h"
+#include "base/vec.h"
 
 static const char *const verdict_names[DB_V_COUNT] = {
 	[DB_V_SAME] = "same", [DB_V_NOISY] = "noisy", [DB_V_BETTER] = "better",

@@ -15,7 +15,7 @@
 #include <jansson.h>
 
 #include "dirtybench/common.h"
-#include "files.h"
+#include "base/files.h"
 #include "html.h"
 #include "http.h"
 

@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "dirtybench/common.h"
-#include "files.h"
+#include "base/files.h"
 #include "plot.h"
-#include "re.h"
+#include "base/re.h"
 
 extern char **environ;
 

@@ -9,7 +9,7 @@
 
 #include "config.h"
 #include "dirtybench/common.h"
-#include "files.h"
+#include "base/files.h"
 #include "plot.h"
 #include "report.h"
 

@@ -11,9 +11,9 @@
 #include <jansson.h>
 
 #include "dirtybench/common.h"
-#include "files.h"
+#include "base/files.h"
 #include "runset.h"
-#include "vec.h"
+#include "base/vec.h"
 
 #define CSV_MAX (256u << 20)
 

@@ -14,7 +14,7 @@
 #include <jansson.h>
 
 #include "dirtybench/common.h"
-#include "files.h"
+#include "base/files.h"
 #include "fixture.h"
 
 extern char **environ;

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "dirtybench/common.h"
-#include "files.h"
+#include "base/files.h"
 #include "fixture.h"
 #include "httpd.h"
 #include "../reports/compare.h"

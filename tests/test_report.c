@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 
 #include "dirtybench/common.h"
-#include "files.h"
+#include "base/files.h"
 #include "fixture.h"
 #include "../reports/report.h"
 #include "../reports/runset.h"

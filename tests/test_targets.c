@@ -15,7 +15,7 @@
 
 #include "dirtybench/common.h"
 #include "dirtybench/tracker.h"
-#include "files.h"
+#include "base/files.h"
 #include "fixture.h"
 #include "matrix.h"
 #include "target.h"

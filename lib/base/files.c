@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "dirtybench/common.h"
-#include "files.h"
+#include "base/files.h"
 
 int db_mkdir_p(const char *path)
 {

@@ -8,7 +8,7 @@
 #include <pcre2.h>
 
 #include "dirtybench/common.h"
-#include "re.h"
+#include "base/re.h"
 
 struct db_re {
 	pcre2_code *code;
