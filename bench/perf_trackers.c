@@ -27,7 +27,7 @@
 #include "dirtybench/common.h"
 #include "dirtybench/tracker.h"
 #include "../vmm-shims/stage2/stage2.h"
-#include "mmtrack.h"
+#include "ram/mmtrack.h"
 #include "perf.h"
 
 #define NPCT 4

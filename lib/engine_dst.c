@@ -19,7 +19,7 @@
 #include "dirtybench/ram.h"
 #include "base/compat.h"
 #include "engine.h"
-#include "mmtrack.h"
+#include "ram/mmtrack.h"
 #include "proto.h"
 #include "transport.h"
 

@@ -25,7 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "mmtrack.h"
+#include "ram/mmtrack.h"
 #include "dirtybench/bitmap.h"
 #include "dirtybench/common.h"
 #include "dirtybench/dirtyram.h"

@@ -9,12 +9,12 @@
 #include "dirtybench/tracker.h"
 
 #define DB_TRACKER(id) extern const struct db_tracker_ops db_tracker_##id;
-#include "trackers.def"
+#include "ram/trackers.def"
 #undef DB_TRACKER
 
 static const struct db_tracker_ops *const registry[] = {
 #define DB_TRACKER(id) &db_tracker_##id,
-#include "trackers.def"
+#include "ram/trackers.def"
 #undef DB_TRACKER
 };
 

@@ -3,7 +3,7 @@
 #include <errno.h>
 
 #include "dirtybench/common.h"
-#include "fault_marks.h"
+#include "ram/fault_marks.h"
 
 int db_marks_init(struct db_marks *m, const char *who, const struct db_ram *ram)
 {

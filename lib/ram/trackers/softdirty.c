@@ -32,8 +32,8 @@
 
 #include "dirtybench/common.h"
 #include "dirtybench/tracker.h"
-#include "mmtrack.h"
-#include "segv.h"
+#include "ram/mmtrack.h"
+#include "ram/segv.h"
 
 #define SOFTDIRTY_CHUNK 4096	/* pagemap entries read at once */
 

@@ -18,8 +18,8 @@
 
 #include "dirtybench/common.h"
 #include "dirtybench/tracker.h"
-#include "fault_marks.h"
-#include "segv.h"
+#include "ram/fault_marks.h"
+#include "ram/segv.h"
 
 struct mprotect_priv {
 	struct db_marks marks;		/* set by the handler */

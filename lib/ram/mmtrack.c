@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "dirtybench/common.h"
-#include "mmtrack.h"
+#include "ram/mmtrack.h"
 
 static char kernel_release[sizeof(((struct utsname *)0)->release)];
 static pthread_once_t release_once = PTHREAD_ONCE_INIT;

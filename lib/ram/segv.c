@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "dirtybench/common.h"
-#include "segv.h"
+#include "ram/segv.h"
 
 #define SEGV_SLOTS 32
 

@@ -23,8 +23,8 @@
 
 #include "dirtybench/common.h"
 #include "dirtybench/tracker.h"
-#include "fault_marks.h"
-#include "mmtrack.h"
+#include "ram/fault_marks.h"
+#include "ram/mmtrack.h"
 
 #define UFFD_WP_BATCH 64	/* fault messages read at once */
 

@@ -35,7 +35,7 @@
 
 #include "dirtybench/common.h"
 #include "dirtybench/tracker.h"
-#include "mmtrack.h"
+#include "ram/mmtrack.h"
 
 #define FORK_COW_CHUNK 4096	/* pagemap entries compared at once */
 

@@ -20,7 +20,7 @@
 
 #include "dirtybench/common.h"
 #include "dirtybench/tracker.h"
-#include "mmtrack.h"
+#include "ram/mmtrack.h"
 
 #define UFFD_ASYNC_VEC 4096
 
