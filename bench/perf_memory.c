@@ -22,7 +22,7 @@
 #include "options.h"
 #include "perf.h"
 #include "results.h"
-#include "transport.h"
+#include "wire/transport.h"
 
 #define MiB (1u << 20)
 

@@ -11,7 +11,7 @@
 #include "engine.h"
 #include "options.h"
 #include "results.h"
-#include "transport.h"
+#include "wire/transport.h"
 
 static void on_signal(int sig)
 {

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "netns.h"
+#include "wire/netns.h"
 #include "options.h"
 #include "results.h"
 

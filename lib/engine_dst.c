@@ -20,8 +20,8 @@
 #include "base/compat.h"
 #include "engine.h"
 #include "ram/mmtrack.h"
-#include "proto.h"
-#include "transport.h"
+#include "wire/proto.h"
+#include "wire/transport.h"
 
 #define ANSWER_TIMEOUT_NS (30000000000ull)
 #define BATCH DB_PROTO_BATCH_PAGES

@@ -21,8 +21,8 @@
 #include "base/compat.h"
 #include "engine.h"
 #include "model.h"
-#include "proto.h"
-#include "transport.h"
+#include "wire/proto.h"
+#include "wire/transport.h"
 
 #define BATCH DB_PROTO_BATCH_PAGES
 #define PAUSE_TIMEOUT_NS (2000000000ull)

@@ -5,7 +5,7 @@
 
 #include "dirtybench/common.h"
 #include "model.h"
-#include "proto.h"
+#include "wire/proto.h"
 
 double db_model_page_bytes(bool zero)
 {

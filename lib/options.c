@@ -11,7 +11,7 @@
 #include "dirtybench/tracker.h"
 #include "base/files.h"
 #include "options.h"
-#include "transport.h"
+#include "wire/transport.h"
 
 #define OFF(f) offsetof(struct db_run_config, f)
 #define STR(f) OFF(f), sizeof(((struct db_run_config *)0)->f)

@@ -15,7 +15,7 @@
 #include "dirtybench/tracker.h"
 #include "model.h"
 #include "options.h"
-#include "proto.h"
+#include "wire/proto.h"
 #include "../collectors/sampler.h"
 
 #define DB_RESULT_SCHEMA 1

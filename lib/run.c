@@ -19,7 +19,7 @@
 #include "dirtybench/tracker.h"
 #include "engine.h"
 #include "model.h"
-#include "transport.h"
+#include "wire/transport.h"
 #include "../collectors/sampler.h"
 
 #define SPAWN_TIMEOUT_MS 15000

@@ -24,9 +24,9 @@
 
 #include "dirtybench/common.h"
 #include "dirtybench/tracker.h"
-#include "netns.h"
-#include "proto.h"
-#include "transport.h"
+#include "wire/netns.h"
+#include "wire/proto.h"
+#include "wire/transport.h"
 
 struct proc {
 	pid_t pid;

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "dirtybench/common.h"
-#include "proto.h"
-#include "transport.h"
+#include "wire/proto.h"
+#include "wire/transport.h"
 
 #define NPAGES 16
 

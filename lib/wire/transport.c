@@ -17,7 +17,7 @@
 #include <linux/sockios.h>
 
 #include "dirtybench/common.h"
-#include "transport.h"
+#include "wire/transport.h"
 
 volatile sig_atomic_t db_interrupted;
 

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "dirtybench/common.h"
-#include "proto.h"
+#include "wire/proto.h"
 
 #define HELLO_FIXED 104
 

@@ -21,7 +21,7 @@
 #include <stdbool.h>
 #include <sys/uio.h>
 
-#include "proto.h"
+#include "wire/proto.h"
 
 /* Set by the commands' SIGINT/SIGTERM handlers; every wait checks it. */
 extern volatile sig_atomic_t db_interrupted;

@@ -10,7 +10,7 @@
 
 #include "dirtybench/common.h"
 #include "base/files.h"
-#include "netns.h"
+#include "wire/netns.h"
 
 /* In PATH, or in sbin: iproute2 lives there, often missing from PATH. */
 static int find_in_path(const char *prog)
