@@ -12,10 +12,10 @@
 #include "dirtybench/common.h"
 #include "cmd.h"
 #include "cmdopt.h"
-#include "matrix.h"
+#include "runner/matrix.h"
 #include "../reports/report.h"
 #include "../reports/table.h"
-#include "target.h"
+#include "runner/target.h"
 
 enum { OPT_SCALE = 256, OPT_NO_REPORT, OPT_BIN, OPT_QUIET };
 

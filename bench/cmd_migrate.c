@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* dirtybench migrate: the source half of a two-host migration. */
 #include "cmd.h"
-#include "options.h"
+#include "runner/options.h"
 
 int cmd_migrate(int argc, char **argv)
 {

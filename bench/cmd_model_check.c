@@ -12,10 +12,10 @@
 #include "dirtybench/common.h"
 #include "dirtybench/tracker.h"
 #include "cmd.h"
-#include "engine.h"
-#include "model.h"
-#include "options.h"
-#include "results.h"
+#include "runner/run.h"
+#include "engine/model.h"
+#include "runner/options.h"
+#include "engine/results.h"
 
 static void help(void)
 {

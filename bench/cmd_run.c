@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* dirtybench run: one migration on this host, validated. */
 #include "cmd.h"
-#include "options.h"
+#include "runner/options.h"
 
 int cmd_run(int argc, char **argv)
 {

@@ -18,10 +18,10 @@
 
 #include "dirtybench/common.h"
 #include "cmd.h"
-#include "engine.h"
-#include "options.h"
+#include "engine/engine.h"
+#include "runner/options.h"
 #include "perf.h"
-#include "results.h"
+#include "engine/results.h"
 #include "wire/transport.h"
 
 #define MiB (1u << 20)

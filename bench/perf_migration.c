@@ -12,10 +12,10 @@
 #include "dirtybench/common.h"
 #include "dirtybench/tracker.h"
 #include "cmd.h"
-#include "engine.h"
-#include "options.h"
+#include "runner/run.h"
+#include "runner/options.h"
 #include "perf.h"
-#include "results.h"
+#include "engine/results.h"
 
 #define LAMBDA 0.5
 

@@ -32,10 +32,10 @@
 #include "dirtybench/tracker.h"
 #include "cmd.h"
 #include "base/compat.h"
-#include "engine.h"
-#include "options.h"
+#include "runner/run.h"
+#include "runner/options.h"
 #include "perf.h"
-#include "results.h"
+#include "engine/results.h"
 #include "wire/transport.h"
 
 #define MiB (1u << 20)

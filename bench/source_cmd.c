@@ -8,9 +8,9 @@
 
 #include "dirtybench/common.h"
 #include "cmd.h"
-#include "engine.h"
-#include "options.h"
-#include "results.h"
+#include "runner/run.h"
+#include "runner/options.h"
+#include "engine/results.h"
 #include "wire/transport.h"
 
 static void on_signal(int sig)

@@ -13,9 +13,9 @@
 #include "dirtybench/dirtyram.h"
 #include "dirtybench/tracker.h"
 #include "cmd.h"
-#include "engine.h"
-#include "options.h"
-#include "results.h"
+#include "runner/run.h"
+#include "runner/options.h"
+#include "engine/results.h"
 #include "stage2_bench.h"
 
 #define NSEC 1e9

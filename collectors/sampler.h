@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "base/cost.h"
+
 /*
  * vCPU threads: the threads of vcpu_pid and of dst_pid whose name matches
  * vcpu_comm, so that the guest's CPU shows on both sides of a migration.
@@ -27,15 +29,6 @@ struct db_sampler_config {
 	unsigned tc_ms;		/* 0: max(sample_ms, 1000) */
 	const char *csv_path;	/* samples.csv */
 	uint64_t t0_ns;		/* CLOCK_MONOTONIC of t_ns = 0; 0: at start */
-};
-
-struct db_sampler_cost {
-	uint64_t samples;
-	uint64_t wall_ns;
-	uint64_t cpu_ns;	/* the sampler thread */
-	uint64_t tc_cpu_ns;	/* the tc processes */
-	uint64_t max_sample_ns;	/* longest single sample */
-	double pct_of_core;	/* (cpu + tc) / wall, percent */
 };
 
 struct db_sampler;

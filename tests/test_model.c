@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "dirtybench/common.h"
-#include "model.h"
-#include "options.h"
+#include "engine/model.h"
+#include "runner/options.h"
 
 /* 16384 pages (64 MiB), sequential writer over all of them. */
 static void model_base(struct db_model_in *in, double lambda)

@@ -13,7 +13,8 @@
 #include "dirtybench/common.h"
 #include "dirtybench/tracker.h"
 #include "fixture.h"
-#include "results.h"
+#include "engine/results.h"
+#include "runner/options.h"
 
 /* A completed run's result with the flags the named tracker declares. */
 static void make_result(struct db_result *res, const char *tracker)

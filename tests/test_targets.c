@@ -17,8 +17,8 @@
 #include "dirtybench/tracker.h"
 #include "base/files.h"
 #include "fixture.h"
-#include "matrix.h"
-#include "target.h"
+#include "runner/matrix.h"
+#include "runner/target.h"
 
 static struct db_target *parse_ok(const char *text, const char *filter)
 {

@@ -2,7 +2,7 @@
 /* The host target, built in (the same text as bench/targets/host.ini). */
 
 
-#include "target.h"
+#include "runner/target.h"
 
 const char db_target_host_ini[] =
 	"; host: the default target of `make bench`, a quick look at this machine\n"

@@ -11,9 +11,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "wire/netns.h"
-#include "options.h"
-#include "results.h"
+#include "engine/settings.h"
+#include "engine/results.h"
 
 struct db_source;
 
@@ -43,31 +42,5 @@ void db_source_destroy(struct db_source *s);
  * when the source vanished or cancelled; the message is in db_strerror().
  */
 int db_dest_serve(const struct db_run_config *cfg, int fd, struct db_result *res);
-
-/* Exit status for a failure before the migration started (2 or 3). */
-int db_setup_exit_status(int err);
-
-/*
- * `dirtybench run`: prepare the source, build the link (--link netns),
- * start `dirtybench dest` as a separate process (self_exe), connect,
- * migrate, and tear everything down on every path. Returns 0 with res
- * filled, or a setup -errno (see db_setup_exit_status()).
- */
-int db_run_local(const struct db_run_config *cfg, const char *self_exe,
-		 struct db_result *res);
-/* The netns of the run in progress (for signal-time cleanup), or NULL. */
-struct db_netns *db_run_active_netns(void);
-/*
- * `dirtybench migrate`: prepare the source, connect to cfg->to and
- * migrate; the clocks differ, so their offset is estimated (PING/PONG).
- */
-int db_migrate_remote(const struct db_run_config *cfg, struct db_result *res);
-/*
- * The model check's run: a sequential dirtyram whose dirty rate is lambda
- * times cfg->bandwidth (a limit is required), the downtime stop policy,
- * and the tracker uffd-async (else hash) when cfg->tracker is empty. Then
- * the usual checks; -EINVAL naming the option.
- */
-int db_model_check_config(struct db_run_config *cfg, double lambda);
 
 #endif

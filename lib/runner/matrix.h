@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "target.h"
+#include "runner/target.h"
 
 /* How one run ended, as recorded in bench.json. */
 enum db_run_status {

@@ -19,7 +19,7 @@
 #include "dirtybench/tracker.h"
 #include "base/files.h"
 #include "base/re.h"
-#include "target.h"
+#include "runner/target.h"
 #include "base/vec.h"
 
 /* ---- value checks: one per kind of key -------------------------------- */

@@ -17,8 +17,9 @@
 
 #include "dirtybench/common.h"
 #include "dirtybench/tracker.h"
-#include "engine.h"
-#include "model.h"
+#include "runner/run.h"
+#include "engine/model.h"
+#include "runner/options.h"
 #include "wire/transport.h"
 #include "../collectors/sampler.h"
 

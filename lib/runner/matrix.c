@@ -18,7 +18,7 @@
 #include "config.h"
 #include "dirtybench/common.h"
 #include "base/files.h"
-#include "matrix.h"
+#include "runner/matrix.h"
 #include "base/re.h"
 
 extern char **environ;

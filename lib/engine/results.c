@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "results.h"
+#include "engine/results.h"
 
 void db_result_init(struct db_result *res, const struct db_run_config *cfg,
 		    enum db_role role)

@@ -13,10 +13,10 @@
 #include "dirtybench/common.h"
 #include "dirtybench/dirtyram.h"
 #include "dirtybench/tracker.h"
-#include "model.h"
-#include "options.h"
+#include "engine/model.h"
+#include "engine/settings.h"
 #include "wire/proto.h"
-#include "../collectors/sampler.h"
+#include "base/cost.h"
 
 #define DB_RESULT_SCHEMA 1
 

@@ -19,8 +19,8 @@
 #include "dirtybench/ram.h"
 #include "dirtybench/tracker.h"
 #include "base/compat.h"
-#include "engine.h"
-#include "model.h"
+#include "engine/engine.h"
+#include "engine/model.h"
 #include "wire/proto.h"
 #include "wire/transport.h"
 

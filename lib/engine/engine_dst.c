@@ -18,7 +18,7 @@
 #include "dirtybench/dirtyram.h"
 #include "dirtybench/ram.h"
 #include "base/compat.h"
-#include "engine.h"
+#include "engine/engine.h"
 #include "ram/mmtrack.h"
 #include "wire/proto.h"
 #include "wire/transport.h"

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#include "options.h"
+#include "engine/settings.h"
 
 struct db_model_in {
 	uint64_t ram_pages;

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "dirtybench/common.h"
-#include "model.h"
+#include "engine/model.h"
 #include "wire/proto.h"
 
 double db_model_page_bytes(bool zero)
