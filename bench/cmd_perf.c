@@ -17,7 +17,7 @@
 
 #include "dirtybench/common.h"
 #include "cmd.h"
-#include "perf.h"
+#include "perf/perf.h"
 
 static const struct perf_section {
 	const char *name;

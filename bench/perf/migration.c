@@ -11,7 +11,7 @@
 
 #include "dirtybench/common.h"
 #include "dirtybench/tracker.h"
-#include "cmd.h"
+#include "../cmd.h"
 #include "runner/run.h"
 #include "runner/options.h"
 #include "perf.h"

@@ -26,7 +26,7 @@
 
 #include "dirtybench/common.h"
 #include "dirtybench/tracker.h"
-#include "../vmm-shims/stage2/stage2.h"
+#include "../../vmm-shims/stage2/stage2.h"
 #include "ram/mmtrack.h"
 #include "perf.h"
 

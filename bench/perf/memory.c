@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "dirtybench/common.h"
-#include "cmd.h"
+#include "../cmd.h"
 #include "engine/engine.h"
 #include "runner/options.h"
 #include "perf.h"

@@ -30,7 +30,7 @@
 
 #include "dirtybench/common.h"
 #include "dirtybench/tracker.h"
-#include "cmd.h"
+#include "../cmd.h"
 #include "base/compat.h"
 #include "runner/run.h"
 #include "runner/options.h"
