@@ -13,13 +13,15 @@
 .POSIX:
 
 SAN =
+# V=1: print every compiler command in full
+V =
 TARGET = host
 PREFIX = /usr/local
 DESTDIR =
 # build/ and bin/, or build-san/ and bin-san/ with SAN=1
 O = build$(SAN:1=-san)
 BIN = bin$(SAN:1=-san)
-SUB = sh mk/sub.sh $(MAKE) O=$(O) BIN=$(BIN) SAN=$(SAN)
+SUB = sh mk/sub.sh $(MAKE) O=$(O) BIN=$(BIN) SAN=$(SAN) V=$(V)
 PREP = sh mk/prepare.sh $(O) $(SAN)
 
 all: prepare

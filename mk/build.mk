@@ -18,6 +18,13 @@ OPT_1 = -O1
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(OPT_$(SAN)) -g $(WARN) -pthread \
 	-Iinclude -Ilib -Ikmod -I$(O) $(SANFLAGS_$(SAN)) $(CONF_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = -pthread $(SANFLAGS_$(SAN)) $(LDFLAGS)
+# One short line per step unless V=1, which prints the commands in full.
+V =
+Q_ = @
+Q = $(Q_$(V))
+SAY_ = echo
+SAY_1 = :
+SAY = $(SAY_$(V))
 LIBS = $(CONF_LIBS) -lm
 
 LIBDB = $(O)/libdirtybench.a
@@ -27,25 +34,30 @@ all: $(BIN)/dirtybench $(BIN)/dirtyram
 
 $(LIBDB): $(LIB_OBJS)
 	@rm -f $@
-	$(AR) rcs $@ $(LIB_OBJS)
+	@$(SAY) "  AR      $@"
+	$(Q)$(AR) rcs $@ $(LIB_OBJS)
 
 $(BIN)/dirtybench: $(BENCH_OBJS) $(LIBDB)
 	@mkdir -p $(BIN)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(BENCH_OBJS) $(LIBDB) $(LIBS)
+	@$(SAY) "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(BENCH_OBJS) $(LIBDB) $(LIBS)
 
 $(BIN)/dirtyram: $(DIRTYRAM_OBJS)
 	@mkdir -p $(BIN)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(DIRTYRAM_OBJS) -lm
+	@$(SAY) "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(DIRTYRAM_OBJS) -lm
 
 dirtyram-static: $(BIN)/dirtyram-static
 $(BIN)/dirtyram-static: workloads/dirtyram/dirtyram.c workloads/dirtyram/main.c include/dirtybench/dirtyram.h
 	@mkdir -p $(BIN)
-	$(CC) -std=c11 -D_GNU_SOURCE -O2 $(WARN) -Iinclude -static -pthread \
+	@$(SAY) "  LD      $@"
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 $(WARN) -Iinclude -static -pthread \
 		-o $@ workloads/dirtyram/dirtyram.c workloads/dirtyram/main.c -lm
 
 tests: $(TESTBIN)
 $(TESTBIN): $(TEST_OBJS) $(LIBDB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJS) $(LIBDB) $(LIBS) $(TEST_LIBS)
+	@$(SAY) "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJS) $(LIBDB) $(LIBS) $(TEST_LIBS)
 
 # The module's ioctl suite runs inside a booted kernel: static, so that the
 # initramfs needs no libraries for it.
@@ -53,11 +65,13 @@ KTEST = $(O)/kernel-progs/cowtrack-ioctl
 kernel-progs: $(KTEST)
 $(KTEST): tests/kernel/cowtrack_ioctl.c kmod/cowtrack_uapi.h
 	@mkdir -p $(O)/kernel-progs
-	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -Ikmod -static -pthread \
+	@$(SAY) "  LD      $@"
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -Ikmod -static -pthread \
 		-o $@ tests/kernel/cowtrack_ioctl.c
 
 # Criterion's synthesis line is the last line of the run.
 check: all $(TESTBIN) $(KTEST)
+	@sh mk/layers.sh
 	DIRTYBENCH_BIN=$(BIN) sh ci/check.sh $(TESTBIN)
 
 check-kernel: all $(TESTBIN) $(KTEST)

@@ -21,7 +21,8 @@ rules() {	# VAR files...
 		seen="$seen$f "
 		printf '%s: %s $(HDRS) $(O)/config.h\n' "$o" "$f"
 		printf '\t@mkdir -p %s\n' "\$(O)/$(dirname "$f")"
-		printf '\t$(CC) $(ALL_CFLAGS) -c %s -o %s\n' "$f" "$o"
+		printf '\t@$(SAY) "  CC      %s"\n' "$f"
+		printf '\t$(Q)$(CC) $(ALL_CFLAGS) -c %s -o %s\n' "$f" "$o"
 	done
 	echo "$var =$objs"
 }
