@@ -25,7 +25,7 @@ SUB = sh mk/sub.sh $(MAKE) O=$(O) BIN=$(BIN) SAN=$(SAN) V=$(V)
 PREP = sh mk/prepare.sh $(O) $(SAN)
 
 all: prepare
-	@$(SUB) all
+	+@$(SUB) all
 
 prepare:
 	@$(PREP)
@@ -35,28 +35,28 @@ deps:
 
 check: deps
 	@$(PREP)
-	@$(SUB) check
+	+@$(SUB) check
 
 check-kernel: deps
 	@$(PREP)
-	@$(SUB) check-kernel
+	+@$(SUB) check-kernel
 
 bench: deps
 	@$(PREP)
-	@$(SUB) bench TARGET=$(TARGET)
+	+@$(SUB) bench TARGET=$(TARGET)
 
 perf: deps
 	@$(PREP)
-	@$(SUB) perf
+	+@$(SUB) perf
 
 dirtyram-static: prepare
-	@$(SUB) dirtyram-static
+	+@$(SUB) dirtyram-static
 
 tests: prepare
-	@$(SUB) tests
+	+@$(SUB) tests
 
 kernel-progs: prepare
-	@$(SUB) kernel-progs
+	+@$(SUB) kernel-progs
 
 install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/bin

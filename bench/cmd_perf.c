@@ -257,8 +257,13 @@ int perf_add_target(struct perf_run *r, const char *subject, uint64_t ram_bytes,
 		db_fmt_bytes(ram_bytes, ram, sizeof(ram));
 	else
 		snprintf(ram, sizeof(ram), "-");
-	if (value < 0) {
-		printf("%-12s %-8s %s\n", subject, ram, note ? note : "");
+	if (!figure || !isfinite(value)) {
+		row->absent = true;
+		if (!*row->note)
+			snprintf(row->note, sizeof(row->note), "skipped: %s",
+				 figure ? "the measurement gave no finite value" :
+				 "not measured");
+		printf("%-12s %-8s %s\n", subject, ram, row->note);
 		return 0;
 	}
 	if (t && t->cmp != PERF_NO_TARGET) {
@@ -363,7 +368,7 @@ static void sum_targets(const struct perf_run *r, struct tsum sum[NTARGETS])
 	memset(sum, 0, NTARGETS * sizeof(*sum));
 	for (i = 0; i < r->nrows; i++) {
 		w = &r->rows[i];
-		if (w->value < 0 || w->target.cmp == PERF_NO_TARGET ||
+		if (w->absent || w->target.cmp == PERF_NO_TARGET ||
 		    sscanf(w->target.id, "T%d", &t) != 1 || t < 1 || t > NTARGETS)
 			continue;
 		if (!sum[t - 1].rows || w->margin < sum[t - 1].worst)
@@ -441,7 +446,7 @@ static int write_json(const struct perf_run *r, const char *path,
 			sec = json_pack("{s:s, s:o}", "name", w->section, "rows", rows);
 			json_array_append_new(secs, sec);
 		}
-		if (w->value < 0)
+		if (w->absent)
 			row = json_pack("{s:s, s:I, s:s}", "subject", w->subject,
 					"ram_bytes", (json_int_t)w->ram_bytes,
 					"skipped", w->note);

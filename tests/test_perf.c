@@ -150,7 +150,8 @@ Test(perf, transfer_and_memory_rows_carry_their_targets, .timeout = 120)
 		cr_assert_gt(json_array_size(rows), 0);
 		json_array_foreach(rows, i, row) {
 			cr_assert(json_is_string(json_object_get(row, "figure")),
-				  "row %zu: %s", i,
+				  "%s row %zu (%s): %s", k ? "memory" : "transfer", i,
+				  json_string_value(json_object_get(row, "subject")),
 				  json_string_value(json_object_get(row, "skipped")));
 			cr_assert_gt(json_number_value(json_object_get(row, "value")), -1e12);
 			t = json_object_get(row, "target");

@@ -35,7 +35,8 @@ struct perf_row {
 	double value;
 	char reference[64];	/* "memcpy of 2.6 MiB" */
 	double ref_value;	/* same unit as value */
-	char note[160];		/* "skipped: ..." when value is absent */
+	char note[160];		/* why, when the row has no figure */
+	bool absent;		/* no figure: the note says why */
 	struct perf_target target;	/* cmp PERF_NO_TARGET: none */
 	bool pass;
 	double margin;		/* > 0: headroom, < 0: short (fraction of the limit) */
@@ -53,7 +54,11 @@ struct perf_run {
 	const char *section;	/* set by cmd_perf while a section runs */
 };
 
-/* Append a row and print it. value/ref_value < 0: no figure (note says). */
+/*
+ * Append a row and print it. figure NULL (or a value that is not finite): the
+ * row has no figure and note says why. A negative value is a figure (a
+ * growth that came out as a shrink); ref_value <= 0: no reference.
+ */
 int perf_add(struct perf_run *r, const char *subject, uint64_t ram_bytes,
 	     const char *figure, double value, const char *reference,
 	     double ref_value, const char *note);

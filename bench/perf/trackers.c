@@ -812,8 +812,9 @@ static int measure_tracker(struct perf_run *r, const char *spec,
 			perf_add_target(r, spec, s->size, fig, v[p][0], bare->what,
 					perf_median(bf.collect[p], bf.n[p]), NULL, &t3);
 	}
-	perf_add(r, spec, s->size, "first_write_ns", first_write, "bare syscall",
-		 syscall_ns, NULL);
+	perf_add(r, spec, s->size, first_write >= 0 ? "first_write_ns" : NULL,
+		 first_write, "bare syscall", syscall_ns,
+		 first_write >= 0 ? NULL : "skipped: no 10% pass to time the first write");
 	/* The first write again, against the mechanism's fault alone. */
 	if (bf.ok && bare->fault)
 		perf_add_target(r, spec, s->size, "first_write_ns", first_write,

@@ -324,7 +324,8 @@ int perf_transfer(struct perf_run *r)
 
 	/* references */
 	mc = memcpy_bps(ram);
-	perf_add(r, "memcpy", ram, "bytes_per_s", mc, NULL, -1, NULL);
+	perf_add(r, "memcpy", ram, mc > 0 ? "bytes_per_s" : NULL, mc, NULL, -1,
+		 mc > 0 ? NULL : "skipped: no memory for the memcpy reference");
 	for (k = 0; k < NSINKS; k++) {
 		for (i = 0; i < tcp_reps; i++) {
 			err = tcp_stream(ram, (enum sink)k, &v[i]);
