@@ -192,6 +192,75 @@ Test(dirtyram, pause_is_bounded_and_really_freezes)
 	munmap(ram, 4096 * PAGE);
 }
 
+Test(dirtyram, stall_probe_sees_a_pause_as_one_gap_of_its_length)
+{
+	struct dr_config cfg = { .total_pages = 64, .dirty_pages = 8,
+				 .period_ms = 10, .copies = 1, .seed = 1 };
+	uint8_t *ram = map_pages(64);
+	struct dr_workload *w = make(&cfg, ram, 64);
+	struct dr_probe_stats ps;
+	uint64_t t0, tp, t1;
+
+	cr_assert_eq(dr_probe_enable(w, 50000, 0), 0);
+	dr_probe_get(w, &ps);
+	cr_assert(ps.on);
+	cr_assert_eq(ps.threshold_ns, 500000, "ten intervals by default");
+	cr_assert_eq(dr_start(w), 0);
+	usleep(50 * 1000);
+	t0 = db_now_ns();
+	cr_assert_eq(dr_pause(w, 100 * 1000000ull), 0);
+	tp = db_now_ns();
+	usleep(30 * 1000);
+	cr_assert_eq(dr_resume(w), 0);
+	t1 = db_now_ns();
+	usleep(50 * 1000);
+	cr_assert_eq(dr_stop(w), 0);
+	dr_probe_get(w, &ps);
+	cr_assert_gt(ps.readings, 100, "read every 50 us for 130 ms: %llu readings",
+		     (unsigned long long)ps.readings);
+	cr_assert_leq(ps.resolution_ns, 100000, "resolution %llu ns",
+		      (unsigned long long)ps.resolution_ns);
+	cr_assert_geq(ps.ngap, 1, "the pause is a gap");
+	/*
+	 * The longest gap is the pause: it starts at the last reading before
+	 * the probe parked (between asking for the pause and being told it
+	 * holds) and ends at the first after the resume, a wake-up later.
+	 */
+	cr_assert_geq(ps.gap[0].len_ns, 30000000ull, "gap %llu ns for a 30 ms pause",
+		      (unsigned long long)ps.gap[0].len_ns);
+	cr_assert_leq(ps.gap[0].len_ns, t1 - t0 + 5000000ull,
+		      "gap %llu ns, pause to resume %llu ns",
+		      (unsigned long long)ps.gap[0].len_ns,
+		      (unsigned long long)(t1 - t0));
+	cr_assert_geq(ps.gap[0].start_ns + 5000000ull, t0);
+	cr_assert_leq(ps.gap[0].start_ns, tp);
+	cr_assert_geq(ps.gap[0].start_ns + ps.gap[0].len_ns, tp + 30000000ull);
+	dr_destroy(w);
+	munmap(ram, 64 * PAGE);
+}
+
+Test(dirtyram, stall_probe_is_off_unless_enabled)
+{
+	struct dr_config cfg = { .total_pages = 16, .dirty_pages = 1,
+				 .period_ms = 10, .copies = 1, .seed = 1 };
+	uint8_t *ram = map_pages(16);
+	struct dr_workload *w = make(&cfg, ram, 16);
+	struct dr_probe_stats ps;
+
+	cr_assert_eq(dr_probe_enable(w, 100000, 5000), 0);
+	dr_probe_get(w, &ps);
+	cr_assert_eq(ps.threshold_ns, 5000, "an explicit threshold is kept");
+	cr_assert_eq(dr_probe_enable(w, 0, 0), 0);
+	cr_assert_eq(dr_start(w), 0);
+	usleep(20 * 1000);
+	cr_assert_eq(dr_stop(w), 0);
+	dr_probe_get(w, &ps);
+	cr_assert(!ps.on);
+	cr_assert_eq(ps.readings, 0);
+	dr_destroy(w);
+	munmap(ram, 16 * PAGE);
+}
+
 Test(dirtyram, pause_wakes_sleeping_vcpus_at_once)
 {
 	/* a 2 s period: a pause must not wait for the vCPU's sleep to end */

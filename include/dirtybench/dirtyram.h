@@ -122,4 +122,40 @@ uint64_t dr_take_lateness_peak(struct dr_workload *w);
 /* Read the stamp of a page; false if the page holds no valid stamp. */
 bool dr_stamp_read(const void *page, struct dr_stamp *st);
 
+/*
+ * The stall probe: a thread beside the vCPUs, paused and resumed with
+ * them, that reads CLOCK_MONOTONIC every interval and records each gap
+ * between two readings longer than a threshold. A pause of the guest (a
+ * migration's downtime) is such a gap, seen from inside the guest with
+ * the probe's resolution rather than a period's. It writes no RAM, so it
+ * does not see a tracker's write faults (those show as period lateness).
+ */
+#define DR_PROBE_GAPS 8
+
+struct dr_gap {
+	uint64_t start_ns;	/* CLOCK_MONOTONIC of the reading before it */
+	uint64_t len_ns;
+};
+
+struct dr_probe_stats {
+	bool on;
+	uint64_t interval_ns;
+	uint64_t threshold_ns;
+	uint64_t readings;
+	uint64_t first_ns, last_ns;	/* CLOCK_MONOTONIC; 0: none yet */
+	uint64_t resolution_ns;		/* half the steps were this short or shorter */
+	uint64_t step_p99_ns;		/* 99% of them were */
+	uint64_t gaps;			/* steps above the threshold */
+	unsigned ngap;
+	struct dr_gap gap[DR_PROBE_GAPS];	/* the longest, longest first */
+};
+
+/*
+ * Run the probe with the workload, reading every interval_ns and keeping
+ * gaps above threshold_ns (0: ten intervals, at least 200 us). Call before
+ * dr_start(); interval_ns 0 leaves it off.
+ */
+int dr_probe_enable(struct dr_workload *w, uint64_t interval_ns, uint64_t threshold_ns);
+void dr_probe_get(struct dr_workload *w, struct dr_probe_stats *st);
+
 #endif

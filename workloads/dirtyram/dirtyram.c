@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/prctl.h>
 
 #include "dirtybench/dirtyram.h"
 
@@ -56,6 +57,26 @@ struct dr_vcpu {
 	int err;
 };
 
+/* The stall probe's steps, in PROBE_BUCKET_NS buckets, the last open. */
+#define PROBE_BUCKET_NS 10000ull
+#define PROBE_BUCKETS 200
+
+struct dr_probe {
+	pthread_t thread;
+	int started;
+	uint64_t interval_ns;
+	uint64_t threshold_ns;
+	/* written by the probe, read with relaxed atomics */
+	uint64_t readings;
+	uint64_t first_ns;
+	uint64_t last_ns;
+	uint64_t hist[PROBE_BUCKETS];
+	/* under the workload's lock */
+	uint64_t gaps;
+	unsigned ngap;
+	struct dr_gap gap[DR_PROBE_GAPS];
+};
+
 struct dr_workload {
 	struct dr_config cfg;
 	uint8_t *ram;
@@ -77,6 +98,7 @@ struct dr_workload {
 	uint64_t max_pause_wait_ns;
 	uint64_t lateness_peak;
 	uint64_t limit_pps;	/* 0: no dirty-rate limit */
+	struct dr_probe probe;
 };
 
 static uint64_t mono_ns(void)
@@ -458,6 +480,129 @@ static void *vcpu_main(void *arg)
 	return NULL;
 }
 
+/* Keep a gap if it is among the longest. Called with the lock held. */
+static void probe_keep(struct dr_probe *p, uint64_t start, uint64_t len)
+{
+	unsigned i, j;
+
+	p->gaps++;
+	for (i = 0; i < p->ngap && p->gap[i].len_ns >= len; i++)
+		;
+	if (i >= DR_PROBE_GAPS)
+		return;
+	if (p->ngap < DR_PROBE_GAPS)
+		p->ngap++;
+	for (j = p->ngap - 1; j > i; j--)
+		p->gap[j] = p->gap[j - 1];
+	p->gap[i].start_ns = start;
+	p->gap[i].len_ns = len;
+}
+
+/* Park the probe like a vCPU while paused; returns the state after. */
+static int probe_hold(struct dr_workload *w)
+{
+	int state;
+
+	pthread_mutex_lock(&w->lock);
+	if (w->state == PAUSE) {
+		w->parked++;
+		pthread_cond_broadcast(&w->acked);
+		while (w->state == PAUSE)
+			pthread_cond_wait(&w->cond, &w->lock);
+		w->parked--;
+	}
+	state = w->state;
+	pthread_mutex_unlock(&w->lock);
+	return state;
+}
+
+static void *probe_main(void *arg)
+{
+	struct dr_workload *w = arg;
+	struct dr_probe *p = &w->probe;
+	struct timespec ts = to_ts(p->interval_ns);
+	uint64_t now, last = 0, step, b;
+
+	pthread_setname_np(pthread_self(), "stallprobe");
+	/* the default timer slack (50 us) would be most of an interval */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+	for (;;) {
+		if (__atomic_load_n(&w->state, __ATOMIC_ACQUIRE) != RUN &&
+		    probe_hold(w) == STOP)
+			break;
+		now = mono_ns();
+		if (last) {
+			step = now - last;
+			b = step / PROBE_BUCKET_NS;
+			if (b >= PROBE_BUCKETS)
+				b = PROBE_BUCKETS - 1;
+			st(&p->hist[b], ld(&p->hist[b]) + 1);
+			if (step > p->threshold_ns) {
+				pthread_mutex_lock(&w->lock);
+				probe_keep(p, last, step);
+				pthread_mutex_unlock(&w->lock);
+			}
+		} else {
+			st(&p->first_ns, now);
+		}
+		last = now;
+		st(&p->last_ns, now);
+		st(&p->readings, ld(&p->readings) + 1);
+		clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
+	}
+	pthread_mutex_lock(&w->lock);
+	w->running--;
+	pthread_cond_broadcast(&w->acked);
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+int dr_probe_enable(struct dr_workload *w, uint64_t interval_ns, uint64_t threshold_ns)
+{
+	if (w->started)
+		return -EBUSY;
+	if (interval_ns && (interval_ns < 1000 || interval_ns > NSEC))
+		return -EINVAL;
+	w->probe.interval_ns = interval_ns;
+	if (!threshold_ns)
+		threshold_ns = interval_ns * 10 > 200000 ? interval_ns * 10 : 200000;
+	w->probe.threshold_ns = threshold_ns;
+	return 0;
+}
+
+void dr_probe_get(struct dr_workload *w, struct dr_probe_stats *s)
+{
+	struct dr_probe *p = &w->probe;
+	uint64_t total = 0, cum = 0;
+	unsigned i;
+
+	memset(s, 0, sizeof(*s));
+	if (!p->interval_ns)
+		return;
+	s->on = true;
+	s->interval_ns = p->interval_ns;
+	s->threshold_ns = p->threshold_ns;
+	s->readings = ld(&p->readings);
+	s->first_ns = ld(&p->first_ns);
+	s->last_ns = ld(&p->last_ns);
+	for (i = 0; i < PROBE_BUCKETS; i++)
+		total += ld(&p->hist[i]);
+	for (i = 0; i < PROBE_BUCKETS && total; i++) {
+		cum += ld(&p->hist[i]);
+		if (!s->resolution_ns && cum * 2 >= total)
+			s->resolution_ns = (i + 1) * PROBE_BUCKET_NS;
+		if (cum * 100 >= total * 99) {
+			s->step_p99_ns = (i + 1) * PROBE_BUCKET_NS;
+			break;
+		}
+	}
+	pthread_mutex_lock(&w->lock);
+	s->gaps = p->gaps;
+	s->ngap = p->ngap;
+	memcpy(s->gap, p->gap, sizeof(s->gap));
+	pthread_mutex_unlock(&w->lock);
+}
+
 int dr_create(struct dr_workload **out, const struct dr_config *cfg,
 	      uint8_t *ram, size_t ram_pages, const struct dr_access *acc)
 {
@@ -526,6 +671,16 @@ int dr_start(struct dr_workload *w)
 		w->v[i].started = 1;
 		w->running++;
 	}
+	if (w->probe.interval_ns) {
+		err = pthread_create(&w->probe.thread, NULL, probe_main, w);
+		if (err) {
+			pthread_mutex_unlock(&w->lock);
+			dr_stop(w);
+			return -err;
+		}
+		w->probe.started = 1;
+		w->running++;
+	}
 	pthread_mutex_unlock(&w->lock);
 	return 0;
 }
@@ -582,6 +737,10 @@ int dr_stop(struct dr_workload *w)
 		w->v[i].started = 0;
 		if (!err)
 			err = w->v[i].err;
+	}
+	if (w->probe.started) {
+		pthread_join(w->probe.thread, NULL);
+		w->probe.started = 0;
 	}
 	return err;
 }
