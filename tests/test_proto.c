@@ -396,6 +396,37 @@ Test(proto, error_frames_carry_their_text)
 	cr_assert_eq(db_msg_decode(DB_FR_ERROR, buf, (uint32_t)n, &m), -EPROTO);
 }
 
+/* DONE carries the destination's stall probe; figures out of range are refused. */
+Test(proto, done_carries_the_stall_probe)
+{
+	struct db_tail t = {
+		.tail_ns = 2000000000ull, .pages_written = 7, .achieved_pps = 3.5,
+		.probe_first_ns = 123456789, .probe_max_gap_ns = 800000,
+		.probe_max_gap_at_ns = 123999999, .probe_resolution_ns = 56000,
+		.probe_gaps = 2,
+	};
+	struct db_msg m;
+	size_t n = db_enc_tail(buf, &t);
+
+	cr_assert_eq(n, 88);
+	cr_assert_eq(db_msg_decode(DB_FR_DONE, buf, (uint32_t)n, &m), 0, "%s",
+		     db_strerror());
+	cr_assert_eq(m.done.probe_first_ns, 123456789);
+	cr_assert_eq(m.done.probe_max_gap_ns, 800000);
+	cr_assert_eq(m.done.probe_max_gap_at_ns, 123999999);
+	cr_assert_eq(m.done.probe_resolution_ns, 56000);
+	cr_assert_eq(m.done.probe_gaps, 2);
+	cr_assert_eq(m.done.pages_written, 7);
+	t.probe_resolution_ns = 2000000000ull;
+	n = db_enc_tail(buf, &t);
+	cr_assert_eq(db_msg_decode(DB_FR_DONE, buf, (uint32_t)n, &m), -EPROTO);
+	assert_msg("stall probe");
+	t.probe_resolution_ns = 56000;
+	t.probe_max_gap_ns = 10000000000ull;	/* longer than the tail */
+	n = db_enc_tail(buf, &t);
+	cr_assert_eq(db_msg_decode(DB_FR_DONE, buf, (uint32_t)n, &m), -EPROTO);
+}
+
 Test(transport, token_bucket_paces_to_the_rate)
 {
 	struct db_tbucket tb;

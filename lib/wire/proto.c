@@ -29,7 +29,7 @@ static const struct {
 	[DB_FR_HASHES] = { "HASHES", 24, 16 + 8 * DB_PROTO_HASHES_MAX, SRC },
 	[DB_FR_VERDICT] = { "VERDICT", 168, 168, DST },
 	[DB_FR_RESUMED] = { "RESUMED", 24, 24, DST },
-	[DB_FR_DONE] = { "DONE", 48, 48, DST },
+	[DB_FR_DONE] = { "DONE", 88, 88, DST },
 	[DB_FR_HEARTBEAT] = { "HEARTBEAT", 0, 0, SRC | DST },
 	[DB_FR_ERROR] = { "ERROR", 8, 8 + DB_PROTO_MSG_MAX, SRC | DST },
 	[DB_FR_CANCEL] = { "CANCEL", 8, 8 + DB_PROTO_MSG_MAX, SRC },
@@ -235,7 +235,12 @@ size_t db_enc_tail(uint8_t *buf, const struct db_tail *t)
 	db_put64(buf + 24, t->max_lateness_ns);
 	db_put64(buf + 32, t->periods);
 	db_put64(buf + 40, dbl_bits(t->achieved_pps));
-	return 48;
+	db_put64(buf + 48, t->probe_first_ns);
+	db_put64(buf + 56, t->probe_max_gap_ns);
+	db_put64(buf + 64, t->probe_max_gap_at_ns);
+	db_put64(buf + 72, t->probe_resolution_ns);
+	db_put64(buf + 80, t->probe_gaps);
+	return 88;
 }
 
 size_t db_enc_error(uint8_t *buf, uint32_t code, const char *text)
@@ -492,8 +497,16 @@ int db_msg_decode(uint16_t type, const uint8_t *p, uint32_t len,
 		m->done.max_lateness_ns = db_get64(p + 24);
 		m->done.periods = db_get64(p + 32);
 		m->done.achieved_pps = bits_dbl(db_get64(p + 40));
+		m->done.probe_first_ns = db_get64(p + 48);
+		m->done.probe_max_gap_ns = db_get64(p + 56);
+		m->done.probe_max_gap_at_ns = db_get64(p + 64);
+		m->done.probe_resolution_ns = db_get64(p + 72);
+		m->done.probe_gaps = db_get64(p + 80);
 		if (!isfinite(m->done.achieved_pps) || m->done.achieved_pps < 0)
 			return bad(type, "achieved rate is not a number");
+		if (m->done.probe_resolution_ns > 1000000000ull ||
+		    m->done.probe_max_gap_ns > m->done.tail_ns + 1000000000ull)
+			return bad(type, "stall probe figures out of range");
 		return 0;
 	case DB_FR_HEARTBEAT:
 		return 0;

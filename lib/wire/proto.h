@@ -16,7 +16,7 @@
 #include "dirtybench/dirtyram.h"
 
 #define DB_PROTO_MAGIC 0x464d4244u	/* bytes "DBMF" */
-#define DB_PROTO_VERSION 1
+#define DB_PROTO_VERSION 2
 #define DB_PROTO_HDR_BYTES 16
 /* Pages per PAGES frame, and so the largest frame. */
 #define DB_PROTO_BATCH_PAGES 256
@@ -95,6 +95,12 @@ struct db_tail {
 	uint64_t max_lateness_ns;
 	uint64_t periods;
 	double achieved_pps;
+	/* the stall probe on the destination; all 0 when it is off */
+	uint64_t probe_first_ns;	/* its first reading, destination clock */
+	uint64_t probe_max_gap_ns;	/* longest gap after the resume */
+	uint64_t probe_max_gap_at_ns;	/* its start, destination clock */
+	uint64_t probe_resolution_ns;
+	uint64_t probe_gaps;		/* gaps above its threshold */
 };
 
 /* A decoded frame; pointers point into the payload it came from. */
