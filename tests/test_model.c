@@ -268,3 +268,63 @@ Test(options, canonical_text_names_every_setting)
 	cr_assert(strstr(text, "stop=downtime "));
 	cr_assert(strstr(text, "workload=dirtyram:dirty=512,period=10 "));
 }
+
+static void same_outcome(const struct db_model_out *a, const struct db_model_out *b,
+			 const char *what)
+{
+	cr_assert_eq(a->rounds, b->rounds, "%s: rounds %u, %u", what, a->rounds, b->rounds);
+	cr_assert_eq(a->converges, b->converges, "%s: convergence", what);
+	cr_assert_eq(a->pages_total, b->pages_total, "%s: pages", what);
+	cr_assert_eq(a->bytes_total, b->bytes_total, "%s: bytes", what);
+	cr_assert_eq(a->downtime_ns, b->downtime_ns, "%s: downtime %llu, %llu", what,
+		     (unsigned long long)a->downtime_ns, (unsigned long long)b->downtime_ns);
+	cr_assert_eq(a->total_time_ns, b->total_time_ns, "%s: total time", what);
+}
+
+/*
+ * The model fed the link and the guest each round had: the nominal
+ * figures fed back change nothing, and a link or a guest at half speed
+ * in every round predicts what the nominal model does at half speed.
+ */
+Test(model, fed_the_measured_rounds)
+{
+	double wire[3], bw[3], wps[3], B;
+	struct db_model_in in, ref;
+	struct db_model_out nominal, fed, half;
+	int i;
+
+	model_base(&in, 0.5);
+	db_model_predict(&in, &nominal);
+	B = in.bandwidth;
+	for (i = 0; i < 3; i++) {
+		wire[i] = bw[i] = B;
+		wps[i] = 1000.0 * 1000.0 / 1000.0;	/* 1000 pages per 1000 ms */
+	}
+	in.nmeasured = 3;
+	in.round_wire_bw = wire;
+	in.round_bw = bw;
+	in.round_wps = wps;
+	db_model_predict(&in, &fed);
+	same_outcome(&fed, &nominal, "the nominal figures fed back");
+	cr_assert_gt(nominal.rounds, 3, "rounds past the measured take the last's figures");
+
+	for (i = 0; i < 3; i++)
+		wire[i] = bw[i] = B / 2;
+	db_model_predict(&in, &fed);
+	model_base(&ref, 0.5);
+	ref.bandwidth = B / 2;
+	db_model_predict(&ref, &half);
+	same_outcome(&fed, &half, "a link at half its nominal bandwidth");
+	cr_assert_gt(fed.rounds, nominal.rounds, "a slower link takes more rounds");
+
+	for (i = 0; i < 3; i++) {
+		wire[i] = bw[i] = B;
+		wps[i] = 500.0;
+	}
+	db_model_predict(&in, &fed);
+	model_base(&ref, 0.5);
+	ref.dr.dirty_pages = 500;
+	db_model_predict(&ref, &half);
+	same_outcome(&fed, &half, "a guest writing at half its nominal rate");
+	cr_assert_lt(fed.rounds, nominal.rounds, "a slower writer converges sooner");
+}

@@ -62,6 +62,30 @@ double db_model_dirtied(const struct dr_config *dr, double t_ns)
 	return d * dr->copies;
 }
 
+/* Round i's figure: what the run measured where it has it, else nominal. */
+static double at_round(const struct db_model_in *in, const double *a, uint32_t i,
+		       double nominal)
+{
+	double v;
+
+	if (!in->nmeasured || !a)
+		return nominal;
+	v = a[i < in->nmeasured ? i : in->nmeasured - 1];
+	return v > 0 ? v : nominal;
+}
+
+/* Time with the nominal write rate that holds the writes of round i. */
+static double write_time(const struct db_model_in *in, uint32_t i, double t)
+{
+	double nominal;
+
+	if (!in->dr.period_ms)
+		return t;
+	nominal = (double)in->dr.dirty_pages * in->dr.copies * 1000.0 /
+		  (double)in->dr.period_ms;
+	return nominal > 0 ? t * at_round(in, in->round_wps, i, nominal) / nominal : t;
+}
+
 void db_model_predict(const struct db_model_in *in, struct db_model_out *out)
 {
 	double pb = db_model_page_bytes(false), zb = db_model_page_bytes(true);
@@ -80,12 +104,11 @@ void db_model_predict(const struct db_model_in *in, struct db_model_out *out)
 	else if (in->workload && in->dr.dirty_pages)
 		out->dirty_bytes_per_s = INFINITY;
 	out->lambda = out->dirty_bytes_per_s / B;
-	limit_bytes = B * (double)in->downtime_limit_ms / 1000.0;
 
 	/* round 0: every page, data or zero */
 	bytes = (double)in->data_pages * pb +
 		(double)(in->ram_pages - DB_MIN(in->data_pages, in->ram_pages)) * zb;
-	t = bytes / B;
+	t = bytes / at_round(in, in->round_bw, 0, B);
 	out->pages_total = in->ram_pages;
 	out->bytes_total = (uint64_t)bytes;
 	elapsed = t;
@@ -97,7 +120,7 @@ void db_model_predict(const struct db_model_in *in, struct db_model_out *out)
 		return;
 	}
 	for (i = 1;; i++) {
-		v = in->workload ? db_model_dirtied(&in->dr, t * 1e9) : 0;
+		v = in->workload ? db_model_dirtied(&in->dr, write_time(in, i - 1, t) * 1e9) : 0;
 		v = DB_MIN(v, (double)in->ram_pages);
 		bytes = v * pb;
 		switch (in->stop) {
@@ -108,6 +131,8 @@ void db_model_predict(const struct db_model_in *in, struct db_model_out *out)
 			policy = v <= (double)in->stop_arg;
 			break;
 		default:
+			limit_bytes = at_round(in, in->round_wire_bw, i - 1, B) *
+				      (double)in->downtime_limit_ms / 1000.0;
 			policy = bytes <= limit_bytes;
 		}
 		final = policy;
@@ -121,7 +146,7 @@ void db_model_predict(const struct db_model_in *in, struct db_model_out *out)
 			}
 			final = true;
 		}
-		t = bytes / B;
+		t = bytes / at_round(in, in->round_bw, i, B);
 		out->pages_total += (uint64_t)v;
 		out->bytes_total += (uint64_t)bytes;
 		elapsed += t;

@@ -26,6 +26,16 @@ struct db_model_in {
 	uint64_t max_rounds;
 	uint64_t max_time_ms;
 	enum db_on_timeout on_timeout;
+	/*
+	 * What the run had, round by round (nmeasured 0: the nominal figures
+	 * alone): wire bytes/s while sending (the stop policy's estimate),
+	 * bytes/s over the whole round (its length) and the guest's page
+	 * writes/s. Rounds past the last measured take its figures.
+	 */
+	uint32_t nmeasured;
+	const double *round_wire_bw;
+	const double *round_bw;
+	const double *round_wps;
 };
 
 struct db_model_out {
