@@ -12,6 +12,7 @@
 #include <ftw.h>
 #include <dirent.h>
 #include <jansson.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -487,7 +488,7 @@ Test(engine, destination_killed_mid_round_aborts_within_2s, .timeout = 120)
 			       NULL };
 	struct proc p;
 	uint64_t killed_at, noticed;
-	json_t *r;
+	json_t *r, *rounds, *last;
 	pid_t dst;
 	int st;
 
@@ -512,6 +513,17 @@ Test(engine, destination_killed_mid_round_aborts_within_2s, .timeout = 120)
 	cr_assert_gt(jint(r, "workload.pages_written_after_abort"), 0,
 		     "the guest kept writing on the source, untracked");
 	cr_assert(json_is_string(jget(r, "error")));
+	/* the partial round counts: what it sent and how fast */
+	rounds = jget(r, "rounds");
+	last = json_array_get(rounds, json_array_size(rounds) - 1);
+	cr_assert(json_is_true(json_object_get(last, "aborted")),
+		  "the last round is marked aborted");
+	cr_assert_gt(json_integer_value(json_object_get(last, "bytes")), 0,
+		     "the aborted round sent bytes before the kill");
+	cr_assert_gt(json_number_value(json_object_get(last, "bandwidth_bps")), 0,
+		     "the aborted round has the rate it ran at");
+	cr_assert_gt(jnum(r, "summary.bandwidth_measured_bps"), 0,
+		     "the summary's rate counts the partial round");
 	json_decref(r);
 }
 
@@ -666,6 +678,86 @@ static json_t *policy_run(const char *stop, const char *on_timeout, int want)
 	cr_assert_eq(st, want, "--stop %s --on-timeout %s: exit %d (want %d): %s",
 		     stop, on_timeout, st, want, err);
 	return result(argv[15]);
+}
+
+/*
+ * The stall probe: a thread beside the guest reads the clock every 50 us;
+ * the gap across the switchover is the downtime plus the probe's own
+ * distance to the pause and to the resume, on one clock. The longest gap
+ * is the guest stall, and it agrees with the downtime or the result says
+ * why not.
+ */
+Test(engine, stall_probe_measures_the_switchover, .timeout = 120)
+{
+	const char *argv[] = { "dirtybench", "run", "--tracker", "hash", "--ram", "32M",
+			       "--workload", "dirtyram:dirty=100,period=10",
+			       "--bandwidth", "500mbit", "--quiet", "--out", NULL, NULL };
+	char err[8192];
+	double down, gap, before, after, res, longest, slack, diff;
+	json_t *r, *note;
+	int st;
+
+	argv[12] = tmpdir();
+	st = run(argv, NULL, err, sizeof(err), 90);
+	cr_assert_eq(st, 0, "exit %d: %s", st, err);
+	r = result(argv[12]);
+	cr_assert_str_eq(jstr(r, "summary.guest_stall_from"), "probe");
+	res = jnum(r, "summary.stall_probe.resolution_ns");
+	cr_assert_gt(res, 0);
+	cr_assert_leq(res, 100e3, "resolution %.0f us, at most 100 us", res / 1e3);
+	down = jnum(r, "summary.downtime_ns");
+	gap = jnum(r, "summary.stall_probe.switchover_gap_ns");
+	before = jnum(r, "summary.stall_probe.before_pause_ns");
+	after = jnum(r, "summary.stall_probe.after_resume_ns");
+	cr_assert_geq(before, 0, "the last reading precedes the pause");
+	cr_assert_geq(after, 0, "the first reading follows the resume");
+	/* the same interval measured by the guest and by the engine */
+	cr_assert_leq(fabs(gap - (down + before + after)), 2 * res + 1e6,
+		      "gap %.3f ms = downtime %.3f + %.3f before + %.3f after",
+		      gap / 1e6, down / 1e6, before / 1e6, after / 1e6);
+	longest = jnum(r, "summary.stall_probe.longest_gap_ns");
+	cr_assert_geq(longest, gap, "the switchover gap is one of the gaps");
+	cr_assert_eq(jnum(r, "summary.guest_stall_ns"), longest);
+	/* agreement, or the reason in the result */
+	diff = fabs(longest - down);
+	slack = fmax(down / 10, 2 * res);
+	note = jget(r, "summary.stall_probe.note");
+	if (diff <= slack)
+		cr_assert(json_is_null(note), "within 10%%, no note: %s",
+			  json_string_value(note));
+	else
+		cr_assert(json_is_string(note) && *json_string_value(note),
+			  "stall %.3f ms, downtime %.3f ms: the result says why",
+			  longest / 1e6, down / 1e6);
+	json_decref(r);
+}
+
+/*
+ * model-check: the model fed what each round had lands within 10% of the
+ * run's rounds, bytes and downtime at lambda 0.2, 0.5 and 0.8 (exit 1 names
+ * the figure that does not).
+ */
+Test(engine, model_fed_the_rounds_matches_the_run, .timeout = 240)
+{
+	static const char *const lambda[] = { "0.2", "0.5", "0.8" };
+	const char *argv[] = { "dirtybench", "model-check", "--tracker", "hash",
+			       "--ram", "32M", "--bandwidth", "200mbit", "--lambda",
+			       NULL, "--out", NULL, NULL };
+	char err[8192];
+	size_t i;
+	json_t *r;
+	int st;
+
+	for (i = 0; i < DB_ARRAY_SIZE(lambda); i++) {
+		argv[9] = lambda[i];
+		argv[11] = tmpdir();
+		st = run(argv, NULL, err, sizeof(err), 120);
+		cr_assert_eq(st, 0, "lambda %s: exit %d: %s", lambda[i], st, err);
+		r = result(argv[11]);
+		cr_assert_eq(jint(r, "model.measured.predicted_rounds"),
+			     jint(r, "summary.rounds"), "lambda %s: rounds", lambda[i]);
+		json_decref(r);
+	}
 }
 
 Test(engine, stop_after_n_rounds, .timeout = 120)

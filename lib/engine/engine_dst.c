@@ -121,6 +121,8 @@ static int on_hello(struct db_dest *d, const struct db_msg *m)
 				(unsigned long long)d->npages);
 	if (h->flags & DB_HELLO_WORKLOAD) {
 		err = dr_create(&d->wl, &h->dr, d->ram.base, d->npages, NULL);
+		if (!err)
+			err = dr_probe_enable(d->wl, d->cfg->stall_probe_us * 1000, 0);
 		if (err)
 			return db_error_errno(err, "destination: cannot create the workload");
 		d->rx.state_max = dr_state_size(d->wl);
@@ -343,6 +345,7 @@ static int verify_and_resume(struct db_dest *d)
 	struct db_verdict v = { 0 };
 	struct db_tail tail = { 0 };
 	struct dr_stats st;
+	struct dr_probe_stats ps;
 	uint8_t buf[168], t[24];
 	uint64_t t0;
 	int err;
@@ -400,7 +403,13 @@ static int verify_and_resume(struct db_dest *d)
 	run_tail(d);
 	if (d->wl) {
 		dr_get_stats(d->wl, &st);
+		dr_probe_get(d->wl, &ps);
 		dr_stop(d->wl);
+		tail.probe_first_ns = ps.first_ns;
+		tail.probe_max_gap_ns = ps.ngap ? ps.gap[0].len_ns : 0;
+		tail.probe_max_gap_at_ns = ps.ngap ? ps.gap[0].start_ns : 0;
+		tail.probe_resolution_ns = ps.resolution_ns;
+		tail.probe_gaps = ps.gaps;
 		tail.pages_written = st.pages_written;
 		tail.late_periods = st.late_periods;
 		tail.max_lateness_ns = st.max_lateness_ns;

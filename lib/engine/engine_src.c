@@ -60,6 +60,7 @@ struct db_source {
 	bool cancelled, end_sent;
 	bool check_stamps;		/* count pages newer than their round */
 	uint64_t ready_at, verified_at, resumed_at;	/* destination clock */
+	struct dr_probe_stats probe;	/* the source's, at the end */
 };
 
 static int access_write(void *ctx, unsigned vcpu, size_t page, size_t off,
@@ -152,6 +153,8 @@ int db_source_prepare(struct db_source **out, const struct db_run_config *cfg)
 		}
 		err = dr_create(&s->wl, &cfg->dr, s->ram.base, s->ram.npages,
 				(s->tflags & DB_TRK_ACCESS) ? &s->acc : NULL);
+		if (!err)
+			err = dr_probe_enable(s->wl, cfg->stall_probe_us * 1000, 0);
 		if (err) {
 			err = db_error_errno(err, "workload %s on %zu pages", cfg->workload,
 					     s->ram.npages);
@@ -494,10 +497,7 @@ static int send_round(struct db_source *s, struct db_round *rs, bool final,
 					    count, zero));
 	if (!err && !final)
 		err = sync_dest(s);
-	if (err)
-		return err;
-	rs->sent_pages = count;
-	rs->zero_pages = zero;
+	/* an aborted round counts too: what it sent, how fast */
 	rs->send_ns = db_now_ns() - t;
 	rs->bytes = db_conn_bytes_tx(&s->conn) - b0;
 	/* what left the socket meanwhile: written, minus what is still queued */
@@ -505,10 +505,16 @@ static int send_round(struct db_source *s, struct db_round *rs, bool final,
 	wire = rs->bytes + q0 > q1 ? rs->bytes + q0 - q1 : 0;
 	if (rs->send_ns)
 		rs->bandwidth_bps = (double)wire * 8e9 / (double)rs->send_ns;
-	if (wire >= (1u << 20) || rs->send_ns >= 20000000ull)
-		s->bw_est = (double)wire * 1e9 / (double)DB_MAX(rs->send_ns, 1);
 	s->wire_bytes += wire;
 	s->wire_ns += rs->send_ns;
+	if (err) {
+		rs->aborted = true;
+		return err;
+	}
+	rs->sent_pages = count;
+	rs->zero_pages = zero;
+	if (wire >= (1u << 20) || rs->send_ns >= 20000000ull)
+		s->bw_est = (double)wire * 1e9 / (double)DB_MAX(rs->send_ns, 1);
 	return 0;
 }
 
@@ -606,12 +612,23 @@ static int pause_guest(struct db_source *s)
 	return 0;
 }
 
+/* Pages the guest wrote so far, for the rate of each round. */
+static uint64_t guest_writes(struct db_source *s)
+{
+	struct dr_stats st;
+
+	if (!s->wl)
+		return 0;
+	dr_get_stats(s->wl, &st);
+	return st.pages_written;
+}
+
 static int precopy(struct db_source *s)
 {
 	struct db_result *res = s->res;
 	struct db_round *rs, *prev;
 	uint32_t round, limit = 0;
-	uint64_t t, n;
+	uint64_t t, n, w0;
 	bool final;
 	int err;
 
@@ -635,6 +652,7 @@ static int precopy(struct db_source *s)
 			return db_error(-ENOMEM, "results: out of memory");
 		t = db_now_ns();
 		rs->start_at_ns = t - s->t0;
+		w0 = guest_writes(s);
 		if (round == 0) {
 			db_bitmap_fill(&s->dirty);
 			final = s->cfg.stop == DB_STOP_ROUNDS && s->cfg.stop_arg == 1;
@@ -670,6 +688,9 @@ static int precopy(struct db_source *s)
 		rs->dirty_limit_pps = s->limit_pps;
 		err = send_round(s, rs, final, limit);
 		rs->duration_ns = db_now_ns() - t;
+		if (rs->duration_ns && !final)
+			rs->guest_wps = (double)(guest_writes(s) - w0) * 1e9 /
+					(double)rs->duration_ns;
 		if (err)
 			return err;
 		res->rounds = round + 1;
@@ -798,6 +819,136 @@ static void take_tracker_figures(struct db_source *s)
 					     DB_TRACKER_MAX_COUNTERS);
 }
 
+static int64_t rel_t0(const struct db_source *s, uint64_t mono)
+{
+	return (int64_t)(mono - s->t0);
+}
+
+/*
+ * The stall probe's view: its gaps on the source (before the pause), the
+ * gap across the switchover (its last reading on the source to its first
+ * on the destination, the verification left out, as for the downtime)
+ * and its gaps on the destination after the resume.
+ */
+static void probe_figures(struct db_source *s)
+{
+	struct db_result *res = s->res;
+	const struct dr_probe_stats *p = &s->probe;
+	const struct db_tail *t = &res->tail;
+	const char *where = "source";
+	uint64_t longest = 0, dst_first, gap;
+	int64_t at = 0;
+
+	if (!p->on)
+		return;
+	res->have_probe = true;
+	res->probe_interval_ns = p->interval_ns;
+	res->probe_threshold_ns = p->threshold_ns;
+	res->probe_resolution_ns = p->resolution_ns;
+	res->probe_step_p99_ns = p->step_p99_ns;
+	res->probe_gaps = p->gaps;
+	if (p->ngap) {
+		longest = p->gap[0].len_ns;
+		at = rel_t0(s, p->gap[0].start_ns);
+	}
+	if (res->resumed && res->have_tail && t->probe_first_ns && p->last_ns) {
+		dst_first = (uint64_t)((int64_t)t->probe_first_ns - res->clock_offset_ns);
+		gap = dst_first > p->last_ns ? dst_first - p->last_ns : 0;
+		gap = gap > res->verify_ns ? gap - res->verify_ns : 0;
+		res->have_probe_switch = true;
+		res->probe_switch_gap_ns = gap;
+		res->probe_before_pause_ns = (int64_t)(s->paused_at - p->last_ns);
+		res->probe_after_resume_ns = (int64_t)(t->probe_first_ns - s->resumed_at);
+		res->probe_resolution_ns = DB_MAX(res->probe_resolution_ns,
+						  t->probe_resolution_ns);
+		res->probe_gaps += t->probe_gaps + (gap > p->threshold_ns);
+		if (gap >= longest) {
+			longest = gap;
+			at = rel_t0(s, p->last_ns);
+			where = "switchover";
+		}
+		if (t->probe_max_gap_ns > longest) {
+			longest = t->probe_max_gap_ns;
+			at = rel_t0(s, (uint64_t)((int64_t)t->probe_max_gap_at_ns -
+						    res->clock_offset_ns));
+			where = "destination";
+		}
+	}
+	res->probe_longest_ns = longest;
+	res->probe_longest_at_ns = at;
+	snprintf(res->probe_longest_where, sizeof(res->probe_longest_where), "%s",
+		 longest ? where : "none");
+}
+
+/*
+ * The stall against the downtime: they agree within 10% (or two probe
+ * resolutions, for a short downtime), or the note says what differs.
+ */
+static void stall_note(struct db_result *res)
+{
+	uint64_t d = res->downtime_ns, g = res->probe_longest_ns;
+	uint64_t diff = g > d ? g - d : d - g, slack;
+	char a[32], b[32], c[32];
+
+	res->stall_note[0] = '\0';
+	if (!res->have_probe_switch || !d)
+		return;
+	slack = DB_MAX(d / 10, 2 * res->probe_resolution_ns);
+	if (diff <= slack)
+		return;
+	if (strcmp(res->probe_longest_where, "switchover")) {
+		snprintf(res->stall_note, sizeof(res->stall_note),
+			 "the longest gap (%s) was on the %s at %.3f s, not at the "
+			 "switchover (%s, downtime %s)",
+			 db_fmt_ns(g, a, sizeof(a)), res->probe_longest_where,
+			 (double)res->probe_longest_at_ns / 1e9,
+			 db_fmt_ns(res->probe_switch_gap_ns, b, sizeof(b)),
+			 db_fmt_ns(d, c, sizeof(c)));
+		return;
+	}
+	snprintf(res->stall_note, sizeof(res->stall_note),
+		 "the guest's last reading came %.3f ms before the pause and its "
+		 "first %.3f ms after the resume",
+		 (double)res->probe_before_pause_ns / 1e6,
+		 (double)res->probe_after_resume_ns / 1e6);
+}
+
+/*
+ * The model again, fed what each round had: its wire bandwidth, its
+ * bytes over its length and the guest's write rate. It shows whether a
+ * gap between the run and the nominal model is the link (or the guest)
+ * or the tracker.
+ */
+static void measured_model(struct db_source *s, const struct db_model_in *nominal)
+{
+	struct db_result *res = s->res;
+	struct db_model_in in = *nominal;
+	double *a;
+	uint32_t i, n = 0;
+
+	for (i = 0; i < res->nr && res->r[i].send_ns && !res->r[i].aborted; i++)
+		n = i + 1;
+	if (!n)
+		return;
+	a = calloc(3 * (size_t)n, sizeof(*a));
+	if (!a)
+		return;
+	for (i = 0; i < n; i++) {
+		const struct db_round *r = &res->r[i];
+
+		a[i] = r->bandwidth_bps / 8;
+		a[n + i] = r->duration_ns ? (double)r->bytes * 1e9 / (double)r->duration_ns : 0;
+		a[2 * n + i] = r->guest_wps;
+	}
+	in.nmeasured = n;
+	in.round_wire_bw = a;
+	in.round_bw = a + n;
+	in.round_wps = a + 2 * n;
+	db_model_predict(&in, &res->model_measured);
+	res->have_model_measured = true;
+	free(a);
+}
+
 static void figures(struct db_source *s)
 {
 	struct db_result *res = s->res;
@@ -821,13 +972,18 @@ static void figures(struct db_source *s)
 	/* the verification is ours, not the migration's: leave it out */
 	dst_lateness = res->have_tail ? res->tail.max_lateness_ns : 0;
 	dst_lateness = dst_lateness > res->verify_ns ? dst_lateness - res->verify_ns : 0;
-	res->guest_stall_ns = DB_MAX(res->wl.max_lateness_ns, dst_lateness);
+	res->guest_lateness_ns = DB_MAX(res->wl.max_lateness_ns, dst_lateness);
+	probe_figures(s);
+	res->guest_stall_ns = res->have_probe ? res->probe_longest_ns :
+			      res->guest_lateness_ns;
+	stall_note(res);
 
 	res->model_bandwidth = s->cfg.bandwidth ? (double)s->cfg.bandwidth :
 			       (double)s->wire_bytes * 1e9 / (double)DB_MAX(s->wire_ns, 1);
 	db_model_from_config(&s->cfg, res->model_bandwidth, &in);
 	db_model_predict(&in, &res->model);
 	res->have_model = true;
+	measured_model(s, &in);
 }
 
 /* The guest keeps running on the source, untracked, and we show it. */
@@ -923,6 +1079,7 @@ int db_source_migrate(struct db_source *s, int fd, bool same_clock,
 	}
 	if (s->wl_started) {
 		dr_get_stats(s->wl, &res->wl);
+		dr_probe_get(s->wl, &s->probe);
 		dr_stop(s->wl);
 	}
 	if (s->conn_open) {

@@ -145,6 +145,7 @@ static json_t *config_json(const struct db_result *res)
 	json_object_set_new(o, "seed", u64(c->seed));
 	json_object_set_new(o, "dest_tail_ms", u64(c->dest_tail_ms));
 	json_object_set_new(o, "peer_timeout_ms", u64(c->peer_timeout_ms));
+	json_object_set_new(o, "stall_probe_us", u64(c->stall_probe_us));
 	return o;
 }
 
@@ -164,9 +165,37 @@ static json_t *round_json(const struct db_round *r)
 	json_object_set_new(o, "duration_ns", u64(r->duration_ns));
 	json_object_set_new(o, "dirty_rate_pps", json_real(r->dirty_rate_pps));
 	json_object_set_new(o, "bandwidth_bps", json_real(r->bandwidth_bps));
+	json_object_set_new(o, "guest_writes_pps", json_real(r->guest_wps));
+	json_object_set_new(o, "aborted", json_boolean(r->aborted));
 	json_object_set_new(o, "remaining_pages", u64(r->remaining_pages));
 	json_object_set_new(o, "snapshot_violations", u64(r->snapshot_violations));
 	json_object_set_new(o, "dirty_limit_pps", u64(r->dirty_limit_pps));
+	return o;
+}
+
+static json_t *probe_json(const struct db_result *res)
+{
+	json_t *o;
+
+	if (!res->have_probe)
+		return json_null();
+	o = json_object();
+	json_object_set_new(o, "interval_ns", u64(res->probe_interval_ns));
+	json_object_set_new(o, "threshold_ns", u64(res->probe_threshold_ns));
+	json_object_set_new(o, "resolution_ns", u64(res->probe_resolution_ns));
+	json_object_set_new(o, "source_step_p99_ns", u64(res->probe_step_p99_ns));
+	json_object_set_new(o, "gaps", u64(res->probe_gaps));
+	json_object_set_new(o, "switchover_gap_ns", res->have_probe_switch ?
+			    u64(res->probe_switch_gap_ns) : json_null());
+	json_object_set_new(o, "before_pause_ns", res->have_probe_switch ?
+			    json_integer(res->probe_before_pause_ns) : json_null());
+	json_object_set_new(o, "after_resume_ns", res->have_probe_switch ?
+			    json_integer(res->probe_after_resume_ns) : json_null());
+	json_object_set_new(o, "longest_gap_ns", u64(res->probe_longest_ns));
+	json_object_set_new(o, "longest_gap_at_ns", json_integer(res->probe_longest_at_ns));
+	json_object_set_new(o, "longest_gap_where", json_string(res->probe_longest_where));
+	json_object_set_new(o, "note", res->stall_note[0] ?
+			    json_string(res->stall_note) : json_null());
 	return o;
 }
 
@@ -201,6 +230,10 @@ static json_t *summary_json(const struct db_result *res)
 	json_object_set_new(o, "aborted_at_ns",
 			    res->outcome >= DB_OUTCOME_ABORTED ? u64(res->aborted_at_ns) : json_null());
 	json_object_set_new(o, "guest_stall_ns", u64(res->guest_stall_ns));
+	json_object_set_new(o, "guest_stall_from", json_string(res->have_probe ?
+			    "probe" : "lateness"));
+	json_object_set_new(o, "guest_lateness_ns", u64(res->guest_lateness_ns));
+	json_object_set_new(o, "stall_probe", probe_json(res));
 	json_object_set_new(o, "bytes_total", u64(res->bytes_total));
 	json_object_set_new(o, "pages_sent", u64(res->pages_sent));
 	json_object_set_new(o, "zero_pages", u64(res->zero_pages));
@@ -259,6 +292,24 @@ static json_t *workload_json(const struct db_result *res)
 	return o;
 }
 
+/* The model fed the bandwidth and write rate each round had. */
+static json_t *measured_json(const struct db_result *res)
+{
+	const struct db_model_out *m = &res->model_measured;
+	json_t *o;
+
+	if (!res->have_model_measured)
+		return json_null();
+	o = json_object();
+	json_object_set_new(o, "converges", json_boolean(m->converges));
+	json_object_set_new(o, "cancelled", json_boolean(m->cancelled));
+	json_object_set_new(o, "predicted_rounds", u64(m->rounds));
+	json_object_set_new(o, "predicted_bytes_total", u64(m->bytes_total));
+	json_object_set_new(o, "predicted_downtime_ns", u64(m->downtime_ns));
+	json_object_set_new(o, "predicted_total_time_ns", u64(m->total_time_ns));
+	return o;
+}
+
 static json_t *model_json(const struct db_result *res)
 {
 	json_t *o;
@@ -274,6 +325,7 @@ static json_t *model_json(const struct db_result *res)
 	json_object_set_new(o, "predicted_bytes_total", u64(res->model.bytes_total));
 	json_object_set_new(o, "predicted_downtime_ns", u64(res->model.downtime_ns));
 	json_object_set_new(o, "predicted_total_time_ns", u64(res->model.total_time_ns));
+	json_object_set_new(o, "measured", measured_json(res));
 	return o;
 }
 
@@ -425,6 +477,13 @@ void db_result_print_summary(const struct db_result *res, FILE *f)
 		res->converged ? "converged" : "not converged", res->stop_reason,
 		db_fmt_bytes(res->bytes_total, a, sizeof(a)),
 		res->bandwidth_measured_bps / 1e6);
+	if (res->nr && res->r[res->nr - 1].aborted) {
+		const struct db_round *r = &res->r[res->nr - 1];
+
+		fprintf(f, "  round %u aborted after %s in %s (%.0f Mbit/s)\n", r->round,
+			db_fmt_bytes(r->bytes, a, sizeof(a)),
+			db_fmt_ns(r->send_ns, b, sizeof(b)), r->bandwidth_bps / 1e6);
+	}
 	if (res->dirty_limit_round >= 0)
 		fprintf(f, "  guest dirty rate capped at %llu pages/s (%.1f MB/s) from round %d (--dirty-limit %s; off measures the unthrottled guest)\n",
 			(unsigned long long)res->dirty_limit_pps,
@@ -436,12 +495,25 @@ void db_result_print_summary(const struct db_result *res, FILE *f)
 			db_fmt_ns(res->downtime_ns, b, sizeof(b)),
 			db_fmt_ns(res->verify_ns, c, sizeof(c)),
 			db_fmt_ns(res->guest_stall_ns, d, sizeof(d)));
+	if (res->have_probe && res->probe_longest_ns)
+		fprintf(f, "  stall probe (every %s, resolution %s): longest gap %s at the %s, %.3f s in\n",
+			db_fmt_ns(res->probe_interval_ns, a, sizeof(a)),
+			db_fmt_ns(res->probe_resolution_ns, b, sizeof(b)),
+			db_fmt_ns(res->probe_longest_ns, c, sizeof(c)),
+			res->probe_longest_where, (double)res->probe_longest_at_ns / 1e9);
+	if (res->stall_note[0])
+		fprintf(f, "  stall and downtime differ: %s\n", res->stall_note);
 	if (res->have_model && res->model.rounds)
 		fprintf(f, "  model (lambda %.2f): %u rounds, %s, downtime %s%s\n",
 			res->model.lambda, res->model.rounds,
 			db_fmt_bytes(res->model.bytes_total, a, sizeof(a)),
 			db_fmt_ns(res->model.downtime_ns, b, sizeof(b)),
 			res->dirty_limit_round >= 0 ? " (for the guest unthrottled)" : "");
+	if (res->have_model_measured)
+		fprintf(f, "  model with the link and guest each round had: %u rounds, %s, downtime %s\n",
+			res->model_measured.rounds,
+			db_fmt_bytes(res->model_measured.bytes_total, a, sizeof(a)),
+			db_fmt_ns(res->model_measured.downtime_ns, b, sizeof(b)));
 	if (res->have_collectors && !res->collectors_error[0])
 		fprintf(f, "  collectors: %llu samples every %llu ms, cost %.2f%% of a core\n",
 			(unsigned long long)res->collectors.samples,

@@ -41,6 +41,8 @@ struct db_round {
 	uint64_t remaining_pages;	/* dirtied while it was sent */
 	double dirty_rate_pps;
 	double bandwidth_bps;		/* bits/s that left during send_ns */
+	double guest_wps;		/* the guest's page writes/s in the round */
+	bool aborted;			/* the run ended inside it */
 	uint64_t snapshot_violations;
 	uint64_t dirty_limit_pps;	/* guest dirty-rate cap, 0: none */
 };
@@ -73,7 +75,21 @@ struct db_result {
 	uint64_t verify_ns;
 	uint64_t paused_at_ns, resumed_at_ns;	/* relative to start */
 	uint64_t aborted_at_ns;
-	uint64_t guest_stall_ns;
+	uint64_t guest_stall_ns;		/* the probe's longest gap, else lateness */
+	uint64_t guest_lateness_ns;	/* longest period lateness, both ends */
+	/* the stall probe (docs/results.md, "stall_probe") */
+	bool have_probe;
+	uint64_t probe_interval_ns, probe_threshold_ns, probe_resolution_ns;
+	uint64_t probe_step_p99_ns;	/* on the source */
+	uint64_t probe_gaps;
+	bool have_probe_switch;		/* both ends read it */
+	uint64_t probe_switch_gap_ns;	/* across the switchover, no verification */
+	int64_t probe_before_pause_ns;	/* pause asked minus the last reading */
+	int64_t probe_after_resume_ns;	/* first reading minus the resume */
+	uint64_t probe_longest_ns;
+	int64_t probe_longest_at_ns;	/* its start, relative to round 0 */
+	char probe_longest_where[16];	/* switchover, source, destination */
+	char stall_note[256];		/* why stall and downtime differ; "" */
 	uint64_t bytes_total, pages_sent, zero_pages;
 	double bandwidth_measured_bps;
 	bool snapshot;
@@ -100,6 +116,8 @@ struct db_result {
 	bool have_model;
 	double model_bandwidth;		/* bytes/s the model assumed */
 	struct db_model_out model;
+	bool have_model_measured;	/* fed the bandwidth and write rate each round had */
+	struct db_model_out model_measured;
 
 	bool have_collectors;		/* samples.csv was written */
 	struct db_sampler_cost collectors;

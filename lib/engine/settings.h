@@ -49,6 +49,7 @@ struct db_run_config {
 	uint64_t seed;
 	uint64_t dest_tail_ms;
 	uint64_t warmup_ms;
+	uint64_t stall_probe_us;	/* 0: off */
 	uint64_t peer_timeout_ms;
 	uint64_t chunk_pages;
 	uint64_t sample_ms;		/* collectors' interval, 0 = off */

@@ -118,6 +118,13 @@ static const struct db_option options[] = {
 	{ "warmup-ms", "MS", DB_T_MS, OFF(warmup_ms), 0, "100", 0, 600000, NULL,
 	  ALL_SRC,
 	  "How long the workload runs before the migration starts." },
+	{ "stall-probe", "US", DB_T_U64, OFF(stall_probe_us), 0, "50", 0, 100000,
+	  NULL, ALL_SRC | DB_OPT_DEST | DB_OPT_MODEL,
+	  "The guest's stall probe: a thread beside the vCPUs, paused with them, "
+	  "reads the clock every US microseconds and records each gap longer "
+	  "than ten intervals (at least 200 us); the longest gap is the guest "
+	  "stall in the results, next to the downtime. 0 turns it off (the stall "
+	  "is then the period lateness)." },
 	{ "chunk-pages", "N", DB_T_U64, OFF(chunk_pages), 0, "64", 1, 65536,
 	  NULL, ALL_SRC,
 	  "Pages per chunk hash when the checksums differ and the destination "

@@ -83,8 +83,8 @@ static int read_port(int fd, pid_t pid, uint16_t *port)
 static int spawn_dest(const struct db_run_config *cfg, const char *self,
 		      const struct db_netns *ns, pid_t *pid, uint16_t *port)
 {
-	char listen[64], fdarg[16], timeout[32];
-	const char *argv[16];
+	char listen[64], fdarg[16], timeout[32], probe[32];
+	const char *argv[20];
 	int pfd[2], n = 0, err;
 
 	if (pipe2(pfd, O_CLOEXEC))
@@ -93,6 +93,7 @@ static int spawn_dest(const struct db_run_config *cfg, const char *self,
 	snprintf(fdarg, sizeof(fdarg), "%d", pfd[1]);
 	snprintf(timeout, sizeof(timeout), "%llu",
 		 (unsigned long long)cfg->peer_timeout_ms);
+	snprintf(probe, sizeof(probe), "%llu", (unsigned long long)cfg->stall_probe_us);
 	if (ns) {
 		argv[n++] = "ip";
 		argv[n++] = "netns";
@@ -107,6 +108,8 @@ static int spawn_dest(const struct db_run_config *cfg, const char *self,
 	argv[n++] = fdarg;
 	argv[n++] = "--peer-timeout";
 	argv[n++] = timeout;
+	argv[n++] = "--stall-probe";
+	argv[n++] = probe;
 	argv[n++] = "--quiet";
 	argv[n] = NULL;
 
