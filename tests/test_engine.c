@@ -709,8 +709,9 @@ Test(engine, stall_probe_measures_the_switchover, .timeout = 120)
 	gap = jnum(r, "summary.stall_probe.switchover_gap_ns");
 	before = jnum(r, "summary.stall_probe.before_pause_ns");
 	after = jnum(r, "summary.stall_probe.after_resume_ns");
-	cr_assert_geq(before, 0, "the last reading precedes the pause");
-	cr_assert_geq(after, 0, "the first reading follows the resume");
+	/* the guest may run on a little after the pause is asked (before < 0) */
+	cr_assert_geq(after, 0, "the first reading follows the release");
+	cr_assert_gt(gap, 0);
 	/* the same interval measured by the guest and by the engine */
 	cr_assert_leq(fabs(gap - (down + before + after)), 2 * res + 1e6,
 		      "gap %.3f ms = downtime %.3f + %.3f before + %.3f after",

@@ -387,11 +387,18 @@ static int verify_and_resume(struct db_dest *d)
 		if (err)
 			return db_error(-EPROTO, "frame STATE: the workload state was rejected (%s)",
 					strerror(-err));
+	}
+	/*
+	 * The resume is the moment the vCPUs are released, as the pause is the
+	 * moment they are asked to stop: what they take to get going again is
+	 * the guest's, and the stall probe sees it.
+	 */
+	d->resumed_at = db_now_ns();
+	if (d->wl) {
 		err = dr_start(d->wl);
 		if (err)
 			return db_error_errno(err, "destination: cannot start the workload");
 	}
-	d->resumed_at = db_now_ns();
 	res->resumed = true;
 	db_put64(t, d->ready_at);
 	db_put64(t + 8, d->verified_at);
