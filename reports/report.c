@@ -687,6 +687,11 @@ static void run_row(struct db_buf *b, const struct db_runset *rs, size_t si,
 			      r->mismatched_pages == 1 ? "" : "s");
 	db_buf_put(b, "</td><td>");
 	db_buf_esc(b, r->message);
+	if (r->stall_note[0]) {
+		db_buf_put(b, r->message[0] ? "<br>" : "");
+		db_buf_put(b, "guest stall and downtime differ: ");
+		db_buf_esc(b, r->stall_note);
+	}
 	db_buf_put(b, "</td></tr>\n");
 }
 

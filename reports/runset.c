@@ -206,6 +206,7 @@ static void load_result(struct db_run *r)
 	r->paused_at_ns = jnum(j, "summary.paused_at_ns");
 	r->resumed_at_ns = jnum(j, "summary.resumed_at_ns");
 	r->guest_stall_ns = jnum(j, "summary.guest_stall_ns");
+	jstr(j, "summary.stall_probe.note", r->stall_note, sizeof(r->stall_note));
 	r->bytes_total = jnum(j, "summary.bytes_total");
 	r->mismatched_pages = jnum(j, "summary.mismatched_pages");
 	r->bandwidth_measured_bps = jnum(j, "summary.bandwidth_measured_bps");

@@ -40,6 +40,7 @@ struct db_run {
 	bool has_result;	/* result.json read and schema 1 */
 	char tracker[96], outcome[32], stop_reason[32];
 	char checksum_src[40], checksum_dst[40];
+	char stall_note[320];	/* why the guest stall and the downtime differ */
 	bool converged, ram_equal;
 	bool verified;		/* a RAM verdict was reached (equal or not) */
 	double rounds, total_time_ns, downtime_ns, paused_at_ns, resumed_at_ns;

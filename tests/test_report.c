@@ -110,6 +110,8 @@ Test(report, page_embeds_gnuplot_svg_and_stands_alone)
 	cr_assert_eq(fx_count(page, "id=\"gnuplot_canvas\""), 0);
 	/* the skipped scenario is listed with its reason */
 	cr_assert(strstr(page, "cannot load a module on this host"));
+	cr_assert(strstr(page, "guest stall and downtime differ: the guest&#39;s last reading"),
+		  "a run whose stall and downtime differ says why");
 	cr_assert(strstr(page, "RAM intact"));
 	free(page);
 	fx_cleanup(root);
