@@ -85,12 +85,12 @@ if [ -n "$runs" ]; then
 else
 	for b in anon thp hugetlb; do
 		for s in lazy eager; do
-			echo "--split $s --backing $b $KVM_ARGS"
+			echo "--split $s --backing $b${KVM_ARGS:+ $KVM_ARGS}"
 		done
 	done >"$r/etc/kvm-runs"
 fi
 {
-	echo "FAULTY_ARGS='${faulty:+$faulty $KVM_ARGS}'"
+	echo "FAULTY_ARGS='${faulty:+$faulty${KVM_ARGS:+ $KVM_ARGS}}'"
 	echo "HUGEPAGES='${HUGEPAGES:-64}'"
 } >"$r/etc/dbk.conf"
 (cd "$r" && find . | cpio -o -H newc -R 0:0 --quiet) >"$out/initramfs.cpio"
