@@ -43,7 +43,7 @@ while [ $# -gt 0 ]; do
 	--no-faulty) faulty= ;;
 	--out) out=$2; shift ;;
 	--timeout) limit=$2; shift ;;
-	-h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,26p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 	shift

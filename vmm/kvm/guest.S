@@ -12,6 +12,9 @@
  *   x5  random state (non-zero)
  * Each written page gets, at offset 0, the round stamp and at offset 8 the
  * vCPU's running write count; the store to x3 carries that count.
+ * With the MMU off, data accesses are Device memory at stage 1: stores
+ * must be aligned (they are) and the VMM sees them only once the vCPU has
+ * exited, which is when it reads the stamps.
  */
 	.text
 	.globl	kvmdirty_guest_code
