@@ -4,6 +4,8 @@
 #   make                 bin/dirtybench, bin/dirtyram
 #   make check           every Criterion suite (SAN=1: ASan + UBSan build)
 #   make check-kernel    module built with kbuild, tested in a booted kernel
+#   make check-kvm       arm64 KVM dirty logging (vmm/kvm) in a booted arm64
+#                        kernel under emulation, eager and lazy
 #   make bench [TARGET=host]   a target's matrix, ends with the report path
 #   make perf            figures against references measured in the same run,
 #                        with targets; also as JSON in build/perf.json
@@ -41,6 +43,10 @@ check-kernel: deps
 	@$(PREP)
 	+@$(SUB) check-kernel
 
+check-kvm: deps
+	@$(PREP)
+	+@$(SUB) check-kvm
+
 bench: deps
 	@$(PREP)
 	+@$(SUB) bench TARGET=$(TARGET)
@@ -58,6 +64,9 @@ tests: prepare
 kernel-progs: prepare
 	+@$(SUB) kernel-progs
 
+kvm-progs: prepare
+	+@$(SUB) kvm-progs
+
 install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/bin
 	cp $(BIN)/dirtybench $(BIN)/dirtyram $(DESTDIR)$(PREFIX)/bin/
@@ -66,4 +75,4 @@ clean:
 	rm -rf build build-san bin bin-san
 	@if [ -f kmod/Makefile ]; then $(MAKE) -C kmod clean >/dev/null 2>&1 || true; fi
 
-.PHONY: all prepare deps check check-kernel bench perf dirtyram-static tests kernel-progs install clean
+.PHONY: all prepare deps check check-kernel check-kvm bench perf dirtyram-static tests kernel-progs kvm-progs install clean

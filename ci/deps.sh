@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install the Debian packages dirtybench needs, or say exactly what to run.
 # Exit 0 when everything is there, 3 when something is missing and we are
-# not root (or apt failed). DIRTYBENCH_NO_DEPS=1 skips the check.
+# not root (or apt failed). DIRTYBENCH_NO_DEPS=1 skips the check;
+# DIRTYBENCH_NO_ARM64=1 leaves out the arm64 test bed (ci/deps-arm64.sh).
 set -u
 [ "${DIRTYBENCH_NO_DEPS:-}" = 1 ] && exit 0
 
@@ -24,7 +25,13 @@ for p in $PKGS; do
 	*) missing="$missing $p" ;;
 	esac
 done
-[ -z "$missing" ] && exit 0
+arm64() {
+	# The arm64 KVM test bed (ci/kernel-arm64): its own script, since it
+	# adds a foreign architecture and backports and unpacks arm64 files.
+	[ "${DIRTYBENCH_NO_ARM64:-}" = 1 ] && exit 0
+	exec sh "$(dirname "$0")/deps-arm64.sh"
+}
+[ -z "$missing" ] && arm64
 
 if [ "$(id -u)" != 0 ]; then
 	echo "dirtybench: missing Debian packages:$missing" >&2
@@ -43,4 +50,4 @@ fi
 # start their own on 127.0.0.1 instead.
 if command -v systemctl >/dev/null 2>&1; then systemctl stop nginx >/dev/null 2>&1 || true; fi
 if [ -f /run/nginx.pid ]; then kill "$(cat /run/nginx.pid)" 2>/dev/null || true; fi
-exit 0
+arm64

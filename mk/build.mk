@@ -69,13 +69,28 @@ $(KTEST): tests/kernel/cowtrack_ioctl.c kmod/cowtrack_uapi.h
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -Ikmod -static -pthread \
 		-o $@ tests/kernel/cowtrack_ioctl.c
 
+# The arm64 VMM runs inside the arm64 test bed's guest (ci/kernel-arm64):
+# cross-built and static, so that the initramfs needs no arm64 libraries.
+CROSS_CC = aarch64-linux-gnu-gcc
+KVMPROG = $(O)/kvm-progs/kvmdirty
+KVM_SRCS = vmm/kvm/main.c vmm/kvm/kvm.c vmm/kvm/guest.S
+kvm-progs: $(KVMPROG)
+$(KVMPROG): $(KVM_SRCS) vmm/kvm/kvm.h
+	@mkdir -p $(O)/kvm-progs
+	@$(SAY) "  CROSS   $@"
+	$(Q)$(CROSS_CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -static -pthread \
+		-o $@ $(KVM_SRCS)
+
 # Criterion's synthesis line is the last line of the run.
-check: all $(TESTBIN) $(KTEST)
+check: all $(TESTBIN) $(KTEST) $(KVMPROG)
 	@sh mk/layers.sh
 	DIRTYBENCH_BIN=$(BIN) sh ci/check.sh $(TESTBIN)
 
 check-kernel: all $(TESTBIN) $(KTEST)
 	O=$(O) DIRTYBENCH_BIN=$(BIN) sh ci/kernel/run.sh
+
+check-kvm: all $(KVMPROG)
+	O=$(O) DIRTYBENCH_BIN=$(BIN) sh ci/kernel-arm64/run.sh
 
 bench: all
 	$(BIN)/dirtybench bench --target $(TARGET)
@@ -84,4 +99,4 @@ perf: all
 	$(BIN)/dirtybench perf --json $(O)/perf.json
 	@echo "perf: the same figures as JSON in $(O)/perf.json"
 
-.PHONY: all dirtyram-static tests kernel-progs check check-kernel bench perf
+.PHONY: all dirtyram-static tests kernel-progs kvm-progs check check-kernel check-kvm bench perf

@@ -1,0 +1,149 @@
+#!/bin/sh
+# The arm64 KVM test bed: pack an initramfs (static arm64 busybox, the VMM
+# kvmdirty from vmm/kvm, ci/kernel-arm64/init), boot Debian's 6.12 arm64
+# kernel under qemu-system-aarch64 with emulated EL2 (TCG), so that the
+# guest has a real /dev/kvm; inside, kvmdirty runs eager and lazy splitting
+# over anon, THP and hugetlb RAM, and once with dirty bits dropped on
+# purpose, which must be caught. The host judges the console with
+# `dirtybench console`.
+#
+# Usage: sh ci/kernel-arm64/run.sh [--check] [--runs FILE] [--faulty ARGS|--no-faulty]
+#                                  [--out DIR] [--timeout SECONDS]
+#   --check      only check that this machine can run it (exit 0 or 3)
+#   --runs FILE  kvmdirty argument lines, one run each (default: the six
+#                eager/lazy x anon/thp/hugetlb runs below)
+#   --faulty     arguments of the run with dropped bits
+#                (default "--split lazy --backing thp --drop 16")
+#   --no-faulty  leave the faulty run out
+#   --out DIR    work directory (default $O/kernel-arm64)
+#   --timeout    wall-clock limit for the guest, seconds (default 240)
+# Environment: O (build dir, default build), DIRTYBENCH_BIN (default bin),
+#   ARM64_CACHE (the kernel Image and busybox that ci/deps-arm64.sh
+#   unpacks; default /var/cache/dirtybench/arm64), QEMU (default
+#   qemu-system-aarch64), KVM_ARGS (added to every run, e.g. "--ram 32").
+# Exit status: 0 every guest result passed; 1 a result failed, the guest
+# never reported, or the kernel complained; 3 something needed is missing
+# here (the reason is printed).
+set -eu
+
+cd "$(dirname "$0")/../.."
+unset MAKEFLAGS MFLAGS MAKELEVEL
+: "${O:=build}" "${DIRTYBENCH_BIN:=bin}" "${QEMU:=qemu-system-aarch64}"
+: "${ARM64_CACHE:=/var/cache/dirtybench/arm64}" "${KVM_ARGS:=}"
+check=0
+runs=
+faulty="--split lazy --backing thp --drop 16"
+out=
+limit=240
+while [ $# -gt 0 ]; do
+	case $1 in
+	--check) check=1 ;;
+	--runs) runs=$2; shift ;;
+	--faulty) faulty=$2; shift ;;
+	--no-faulty) faulty= ;;
+	--out) out=$2; shift ;;
+	--timeout) limit=$2; shift ;;
+	-h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+	*) echo "run.sh: unknown argument '$1'" >&2; exit 2 ;;
+	esac
+	shift
+done
+[ -n "$out" ] || out=$O/kernel-arm64
+
+missing() {
+	echo "arm64 KVM test bed: $*" >&2
+	exit 3
+}
+
+kernel=$ARM64_CACHE/Image
+[ -s "$kernel" ] && [ -x "$ARM64_CACHE/busybox" ] ||
+	missing "no arm64 kernel and busybox in $ARM64_CACHE (as root: sh ci/deps-arm64.sh)"
+command -v "$QEMU" >/dev/null 2>&1 || missing "no $QEMU (apt-get install qemu-system-arm)"
+command -v cpio >/dev/null 2>&1 || missing "no cpio (apt-get install cpio)"
+"$QEMU" -machine help 2>/dev/null | grep -q '^virt ' ||
+	missing "$QEMU has no virt machine"
+release=$(cat "$ARM64_CACHE/release" 2>/dev/null || echo unknown)
+if [ $check = 1 ]; then
+	echo "arm64 KVM test bed: ready ($kernel, $release, $QEMU)"
+	exit 0
+fi
+vmm=$O/kvm-progs/kvmdirty
+[ -x "$vmm" ] || missing "no $vmm (make kvm-progs)"
+[ -x "$DIRTYBENCH_BIN/dirtybench" ] || missing "no $DIRTYBENCH_BIN/dirtybench (make)"
+
+rm -rf "$out"
+r=$out/root
+mkdir -p "$r/bin" "$r/etc"
+log=$out/console.log
+cp "$ARM64_CACHE/busybox" "$r/bin/busybox"
+ln -s busybox "$r/bin/sh"
+cp ci/kernel-arm64/init "$r/init"
+chmod 755 "$r/init"
+cp "$vmm" "$r/bin/kvmdirty"
+if [ -n "$runs" ]; then
+	sed "s|\$| $KVM_ARGS|" "$runs" >"$r/etc/kvm-runs"
+else
+	for b in anon thp hugetlb; do
+		for s in lazy eager; do
+			echo "--split $s --backing $b${KVM_ARGS:+ $KVM_ARGS}"
+		done
+	done >"$r/etc/kvm-runs"
+fi
+{
+	echo "FAULTY_ARGS='${faulty:+$faulty${KVM_ARGS:+ $KVM_ARGS}}'"
+	echo "HUGEPAGES='${HUGEPAGES:-64}'"
+} >"$r/etc/dbk.conf"
+(cd "$r" && find . | cpio -o -H newc -R 0:0 --quiet) >"$out/initramfs.cpio"
+
+qpid=
+cleanup() {
+	if [ -n "$qpid" ] && kill -0 "$qpid" 2>/dev/null; then
+		kill "$qpid" 2>/dev/null || true
+		sleep 1
+		kill -9 "$qpid" 2>/dev/null || true
+	fi
+	qpid=
+}
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT TERM HUP
+
+# QEMU dies with this script even if it is killed outright.
+pdeath=
+if setpriv --help 2>/dev/null | grep -q pdeathsig; then
+	pdeath="setpriv --pdeathsig KILL"
+fi
+
+# virtualization=on: EL2 emulated, so the guest kernel runs KVM (nVHE or
+# VHE) and its /dev/kvm is real; pauth-impdef keeps TCG's pointer
+# authentication cheap.
+echo "arm64 KVM test bed: booting $release under $QEMU (TCG), limit ${limit} s"
+t0=$(date +%s)
+: >"$log"
+$pdeath "$QEMU" -nodefaults -no-user-config \
+	-M virt,virtualization=on -cpu max,pauth-impdef=on \
+	-accel tcg,thread=multi -smp 2 -m 1024 -display none -no-reboot \
+	-kernel "$kernel" -initrd "$out/initramfs.cpio" \
+	-append "console=ttyAMA0 panic=-1 loglevel=5 rdinit=/init" \
+	-serial "file:$log" -monitor none &
+qpid=$!
+while kill -0 "$qpid" 2>/dev/null; do
+	if [ $(($(date +%s) - t0)) -ge "$limit" ]; then
+		echo "arm64 KVM test bed: time limit of $limit s reached, stopping QEMU" >&2
+		cleanup
+		break
+	fi
+	sleep 0.5
+done
+wait "$qpid" 2>/dev/null || true
+qpid=
+t1=$(date +%s)
+echo "arm64 KVM test bed: guest ran $((t1 - t0)) s (wall clock), console in $log"
+grep -E '^DBK RESULT|^# kvm .*(round|populate)' "$log" | sed 's/^/  /' || true
+
+# The host's verdict: PCRE2 parser in collectors/console.c.
+set +e
+"$DIRTYBENCH_BIN/dirtybench" console --require "system kvm${faulty:+ kvm-faulty}" "$log"
+rc=$?
+set -e
+[ $rc = 0 ] || [ $rc = 1 ] || exit $rc
+exit $rc
