@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 /* Run-set fixtures in the schema 1 format, for the renderer and compare. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -275,4 +278,14 @@ int fx_run_cmd(const char *const argv[], const char *out_path, int timeout_s)
 bool fx_have(const char *prog)
 {
 	return db_in_path(prog);
+}
+
+void fx_build_dir(char *out, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	cr_assert(n > 0, "readlink /proc/self/exe: %s", strerror(errno));
+	exe[n] = '\0';
+	snprintf(out, len, "%s", dirname(exe));
 }

@@ -34,6 +34,8 @@ struct fx_run {
 };
 
 /* A temporary directory for a test (removed by fx_cleanup). */
+/* The build directory: where the running test binary lives. */
+void fx_build_dir(char *out, size_t len);
 char *fx_tmpdir(const char *what);
 void fx_cleanup(char *dir);
 

@@ -19,17 +19,7 @@
 
 #include "dirtybench/common.h"
 #include "../collectors/console.h"
-
-/* The build directory: where this test binary lives. */
-static void build_dir(char *out, size_t len)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	cr_assert(n > 0, "readlink /proc/self/exe: %s", strerror(errno));
-	exe[n] = '\0';
-	snprintf(out, len, "%s", dirname(exe));
-}
+#include "fixture.h"
 
 /* Skip with the reason when this machine cannot run the test bed. */
 static void need_test_bed(void)
@@ -62,7 +52,7 @@ static int run_bed(struct db_console *c, const char *args, const char *out)
 	const char *bin = getenv("DIRTYBENCH_BIN");
 	int st, err, n;
 
-	build_dir(bdir, sizeof(bdir));
+	fx_build_dir(bdir, sizeof(bdir));
 	n = snprintf(cmd, sizeof(cmd),
 		 "O='%s' DIRTYBENCH_BIN='%s' sh ci/kernel/run.sh %s --out '%s/%s' >'%s/%s.log' 2>&1",
 		 bdir, bin ? bin : "bin", args, bdir, out, bdir, out);

@@ -20,16 +20,7 @@
 
 #include "dirtybench/common.h"
 #include "../collectors/console.h"
-
-static void build_dir(char *out, size_t len)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	cr_assert(n > 0, "readlink /proc/self/exe: %s", strerror(errno));
-	exe[n] = '\0';
-	snprintf(out, len, "%s", dirname(exe));
-}
+#include "fixture.h"
 
 /*
  * Run the bed; skip on exit 3 (something missing here) with its reason.
@@ -47,7 +38,7 @@ static int run_bed(struct db_console *c, const char *out)
 
 	if (skip && *skip)
 		cr_skip_test("arm64 KVM test bed skipped: %s", skip);
-	build_dir(bdir, sizeof(bdir));
+	fx_build_dir(bdir, sizeof(bdir));
 	len = snprintf(cmd, sizeof(cmd),
 		       "O='%s' DIRTYBENCH_BIN='%s' sh ci/kernel-arm64/run.sh --out '%s/%s' >'%s/%s.log' 2>&1",
 		       bdir, bin ? bin : "bin", bdir, out, bdir, out);

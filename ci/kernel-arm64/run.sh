@@ -95,49 +95,19 @@ fi
 } >"$r/etc/dbk.conf"
 (cd "$r" && find . | cpio -o -H newc -R 0:0 --quiet) >"$out/initramfs.cpio"
 
-qpid=
-cleanup() {
-	if [ -n "$qpid" ] && kill -0 "$qpid" 2>/dev/null; then
-		kill "$qpid" 2>/dev/null || true
-		sleep 1
-		kill -9 "$qpid" 2>/dev/null || true
-	fi
-	qpid=
-}
-trap cleanup EXIT
-trap 'cleanup; exit 130' INT TERM HUP
-
-# QEMU dies with this script even if it is killed outright.
-pdeath=
-if setpriv --help 2>/dev/null | grep -q pdeathsig; then
-	pdeath="setpriv --pdeathsig KILL"
-fi
+. ci/qemu.sh
 
 # virtualization=on: EL2 emulated, so the guest kernel runs KVM (nVHE or
 # VHE) and its /dev/kvm is real; pauth-impdef keeps TCG's pointer
 # authentication cheap.
 echo "arm64 KVM test bed: booting $release under $QEMU (TCG), limit ${limit} s"
-t0=$(date +%s)
-: >"$log"
-$pdeath "$QEMU" -nodefaults -no-user-config \
+qemu_boot "arm64 KVM test bed" "$limit" "$log" \
+	"$QEMU" -nodefaults -no-user-config \
 	-M virt,virtualization=on -cpu max,pauth-impdef=on \
 	-accel tcg,thread=multi -smp 2 -m 1024 -display none -no-reboot \
 	-kernel "$kernel" -initrd "$out/initramfs.cpio" \
 	-append "console=ttyAMA0 panic=-1 loglevel=5 rdinit=/init" \
-	-serial "file:$log" -monitor none &
-qpid=$!
-while kill -0 "$qpid" 2>/dev/null; do
-	if [ $(($(date +%s) - t0)) -ge "$limit" ]; then
-		echo "arm64 KVM test bed: time limit of $limit s reached, stopping QEMU" >&2
-		cleanup
-		break
-	fi
-	sleep 0.5
-done
-wait "$qpid" 2>/dev/null || true
-qpid=
-t1=$(date +%s)
-echo "arm64 KVM test bed: guest ran $((t1 - t0)) s (wall clock), console in $log"
+	-serial "file:$log" -monitor none
 grep -E '^DBK RESULT|^# kvm .*(round|populate)' "$log" | sed 's/^/  /' || true
 
 # The host's verdict: PCRE2 parser in collectors/console.c.

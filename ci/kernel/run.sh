@@ -143,46 +143,15 @@ esac
 } >"$r/etc/dbk.conf"
 (cd "$r" && find . | cpio -o -H newc -R 0:0 --quiet) >"$out/initramfs.cpio"
 
-qpid=
-cleanup() {
-	if [ -n "$qpid" ] && kill -0 "$qpid" 2>/dev/null; then
-		kill "$qpid" 2>/dev/null || true
-		sleep 1
-		kill -9 "$qpid" 2>/dev/null || true
-	fi
-	qpid=
-}
-trap cleanup EXIT
-trap 'cleanup; exit 130' INT TERM HUP
+. ci/qemu.sh
 
-# QEMU dies with this script even if it is killed outright.
-pdeath=
-if setpriv --help 2>/dev/null | grep -q pdeathsig; then
-	pdeath="setpriv --pdeathsig KILL"
-fi
-
-# QEMU's exit status says nothing about the guest: only the console counts.
 echo "kernel test bed: booting $kernel under $QEMU (TCG), limit ${limit} s"
-t0=$(date +%s)
-: >"$log"
-$pdeath "$QEMU" -nodefaults -no-user-config -machine q35 \
+qemu_boot "kernel test bed" "$limit" "$log" \
+	"$QEMU" -nodefaults -no-user-config -machine q35 \
 	-accel tcg -cpu max -smp 2 -m 1G -display none -no-reboot \
 	-kernel "$kernel" -initrd "$out/initramfs.cpio" \
 	-append "console=ttyS0 panic=-1 loglevel=5 rdinit=/init" \
-	-serial "file:$log" -monitor none &
-qpid=$!
-while kill -0 "$qpid" 2>/dev/null; do
-	if [ $(($(date +%s) - t0)) -ge "$limit" ]; then
-		echo "kernel test bed: time limit of $limit s reached, stopping QEMU" >&2
-		cleanup
-		break
-	fi
-	sleep 0.5
-done
-wait "$qpid" 2>/dev/null || true
-qpid=
-t1=$(date +%s)
-echo "kernel test bed: guest ran $((t1 - t0)) s (wall clock), console in $log"
+	-serial "file:$log" -monitor none
 
 # The host's verdict: PCRE2 parser in collectors/console.c.
 set +e
