@@ -415,9 +415,13 @@ Test(engine, the_stamp_check_catches_pages_read_live, .timeout = 120)
 
 /* ---- validation ---- */
 
-Test(engine, a_faulty_tracker_fails_validation_with_pages_listed, .timeout = 120)
+/*
+ * A migration through faulty:INNER fails validation with the differing
+ * pages listed, and the guest keeps running (and writing) on the source.
+ */
+static void faulty_migration_is_caught(const char *inner)
 {
-	char why[512], err[8192], spec[64];
+	char err[8192], spec[64];
 	const char *argv[] = { "dirtybench", "run", "--tracker", spec, "--ram", "32M",
 			       "--workload", "dirtyram:dirty=512,period=10",
 			       "--bandwidth", "200mbit", "--stop", "rounds:4",
@@ -426,8 +430,7 @@ Test(engine, a_faulty_tracker_fails_validation_with_pages_listed, .timeout = 120
 	size_t i;
 	int st;
 
-	snprintf(spec, sizeof(spec), "faulty:%s:drop=1/1000",
-		 available("uffd-async", why, sizeof(why)) ? "uffd-async" : "hash");
+	snprintf(spec, sizeof(spec), "faulty:%s:drop=1/1000", inner);
 	argv[13] = tmpdir();
 	st = run(argv, NULL, err, sizeof(err), 90);
 	cr_assert_eq(st, 1, "%s: exit %d (want 1): %s", spec, st, err);
@@ -451,6 +454,23 @@ Test(engine, a_faulty_tracker_fails_validation_with_pages_listed, .timeout = 120
 	cr_assert_gt(jint(r, "workload.pages_written_after_abort"), 0,
 		     "and it really writes there");
 	json_decref(r);
+}
+
+Test(engine, a_faulty_tracker_fails_validation_with_pages_listed, .timeout = 120)
+{
+	char why[512];
+
+	faulty_migration_is_caught(available("uffd-async", why, sizeof(why)) ?
+				   "uffd-async" : "hash");
+}
+
+/*
+ * The same through a tracker the guest writes through (a modelled MMU):
+ * it must outlive the workload that keeps running on the source.
+ */
+Test(engine, a_faulty_access_tracker_fails_validation_and_the_guest_runs_on, .timeout = 120)
+{
+	faulty_migration_is_caught("stage2-lazy");
 }
 
 /* ---- failures ---- */
