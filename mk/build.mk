@@ -73,13 +73,13 @@ $(KTEST): tests/kernel/cowtrack_ioctl.c kmod/cowtrack_uapi.h
 # cross-built and static, so that the initramfs needs no arm64 libraries.
 CROSS_CC = aarch64-linux-gnu-gcc
 KVMPROG = $(O)/kvm-progs/kvmdirty
-KVM_SRCS = vmm/kvm/main.c vmm/kvm/kvm.c vmm/kvm/guest.S
+KVM_SRCS = vmm/kvm/main.c vmm/kvm/guest.S lib/ram/kvm_vm.c lib/base/common.c
 kvm-progs: $(KVMPROG)
-$(KVMPROG): $(KVM_SRCS) vmm/kvm/kvm.h
+$(KVMPROG): $(KVM_SRCS) lib/ram/kvm_vm.h include/dirtybench/common.h
 	@mkdir -p $(O)/kvm-progs
 	@$(SAY) "  CROSS   $@"
-	$(Q)$(CROSS_CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -static -pthread \
-		-o $@ $(KVM_SRCS)
+	$(Q)$(CROSS_CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -static -pthread -Iinclude -Ilib \
+		-o $@ $(KVM_SRCS) -lm
 
 # Criterion's synthesis line is the last line of the run.
 check: all $(TESTBIN) $(KTEST) $(KVMPROG)
