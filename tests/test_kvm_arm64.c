@@ -178,6 +178,15 @@ Test(kvm_arm64, logs_trackers_and_migrations_hold_every_page_and_losses_are_caug
 		  s->fail, s->exit_status);
 	cr_assert_gt(s->pass, 9, "both kvm instances ran the suite: %zu passed",
 		     s->pass);
+	/* The stage-2 model against KVM: same dirty sets, same tables. */
+	for (i = 0; i < 2; i++) {
+		const char *a[] = { "aseq::shim_and_kvm_agree_eager",
+				    "aseq::shim_and_kvm_agree_lazy" };
+
+		r = db_console_result(&c, "trackers", a[i]);
+		cr_assert(r && r->verdict == DB_CON_PASS, "trackers/%s: %s", a[i],
+			  r ? r->detail : "not reported");
+	}
 
 	/* Engine migrations with KVM vCPUs writing: validated, loss caught. */
 	for (i = 0; i < 3; i++) {

@@ -124,6 +124,7 @@ static int kvt_attach(struct db_tracker *t, struct db_ram *ram)
 	int err;
 
 	p->nvcpus = t->params.nvcpus ? t->params.nvcpus : 1;
+	p->pt_kb0 = p->pt_kb_enabled = -1;
 	if (p->nvcpus > KVT_MAX_VCPUS)
 		return db_error(-EINVAL, "tracker kvm: %u vCPUs (at most %d)",
 				p->nvcpus, KVT_MAX_VCPUS);
@@ -168,7 +169,6 @@ static int kvt_attach(struct db_tracker *t, struct db_ram *ram)
 		if (err)
 			return err;
 	}
-	p->pt_kb0 = kd_meminfo_kb("SecPageTables");
 	return 0;
 }
 #else
@@ -191,6 +191,8 @@ static int kvt_start(struct db_tracker *t)
 	kd_stats_free(&p->vc0);
 	if (p->ready)
 		kd_stats_read(p->vcpus[0].k.fd, &p->vc0);
+	/* Tables of the guest so far: what logging adds is counted from here. */
+	p->pt_kb0 = kd_meminfo_kb("SecPageTables");
 	t0 = db_now_ns();
 	err = kd_vm_log(&p->vm, true);
 	p->enable_ns = db_now_ns() - t0;
