@@ -94,6 +94,7 @@ check-kvm: all $(KVMPROG)
 
 bench: all
 	$(BIN)/dirtybench bench --target $(TARGET)
+	@if [ "$(TARGET)" = exynos ]; then O=$(O) DIRTYBENCH_BIN=$(BIN) sh ci/kvm-bench.sh; fi
 
 perf: all
 	$(BIN)/dirtybench perf --json $(O)/perf.json

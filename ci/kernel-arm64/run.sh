@@ -14,7 +14,8 @@
 # Usage: sh ci/kernel-arm64/run.sh [--check] [--suites "kvm trackers migration"]
 #                                  [--runs FILE] [--faulty ARGS|--no-faulty]
 #                                  [--out DIR] [--timeout SECONDS]
-#   --suites     guest suites to run (default: all three; trackers and
+#   --suites     guest suites to run (default: kvm trackers migration; also
+#                bench, stage2-bench --kvm with its tables printed here; trackers and
 #                migration cross-build dirtybench first, ci/cross-arm64.sh,
 #                into $O-arm64 and $DIRTYBENCH_BIN-arm64)
 #   --check      only check that this machine can run it (exit 0 or 3)
@@ -30,6 +31,7 @@
 #   unpacks; default /var/cache/dirtybench/arm64), QEMU (default
 #   qemu-system-aarch64), KVM_ARGS (added to every run, e.g. "--ram 32"),
 #   MIGRATE_ARGS (the migrations' dirtybench run arguments but --tracker).
+#   BENCH_ARGS (suite bench, not run by default: stage2-bench --kvm arguments).
 # Exit status: 0 every guest result passed; 1 a result failed, the guest
 # never reported, or the kernel complained; 3 something needed is missing
 # here (the reason is printed).
@@ -83,7 +85,7 @@ vmm=$O/kvm-progs/kvmdirty
 [ -x "$DIRTYBENCH_BIN/dirtybench" ] || missing "no $DIRTYBENCH_BIN/dirtybench (make)"
 xo=${O}-arm64 xbin=${DIRTYBENCH_BIN}-arm64
 cross=0
-case " $suites " in *" trackers "*|*" migration "*) cross=1 ;; esac
+case " $suites " in *" trackers "*|*" migration "*|*" bench "*) cross=1 ;; esac
 if [ $cross = 1 ]; then
 	set +e
 	sh ci/cross-arm64.sh "$xo" "$xbin" >"$O/cross-arm64.log" 2>&1
@@ -151,6 +153,7 @@ fi
 	echo "FAULTY_ARGS='${faulty:+$faulty${KVM_ARGS:+ $KVM_ARGS}}'"
 	echo "HUGEPAGES='${HUGEPAGES:-64}'"
 	echo "SUITES='$suites'"
+	echo "BENCH_ARGS='${BENCH_ARGS:---scale 0.02}'"
 	echo "MIGRATE_ARGS='${MIGRATE_ARGS:---ram 32M --backing thp --workload dirtyram:dirty=64,period=20 --bandwidth 200mbit}'"
 } >"$r/etc/dbk.conf"
 (cd "$r" && find . | cpio -o -H newc -R 0:0 --quiet) >"$out/initramfs.cpio"
@@ -169,6 +172,7 @@ qemu_boot "arm64 KVM test bed" "$limit" "$log" \
 	-append "console=ttyAMA0 panic=-1 loglevel=5 rdinit=/init" \
 	-serial "file:$log" -monitor none
 grep -E '^DBK RESULT|^# kvm .*(round|populate)' "$log" | sed 's/^/  /' || true
+sed -n 's/^# kvm-bench: //p' "$log"
 
 # The host's verdict: PCRE2 parser in collectors/console.c.
 set +e
