@@ -166,8 +166,9 @@ static const struct db_option options[] = {
 	  "/boot/vmlinuz-*)." },
 	{ "vmm-accel", "KIND", DB_T_CHOICE, OFF(vmm_accel), 0, "auto", 0, 0,
 	  "auto|kvm|tcg", DB_OPT_RUN | DB_OPT_TARGET,
-	  "With --vmm: kvm, tcg (emulation), or auto (kvm where /dev/kvm "
-	  "opens and creates a VM, else tcg)." },
+	  "With --vmm: kvm, tcg (emulation), or auto: kvm where /dev/kvm "
+	  "opens and creates a VM, and tcg if that KVM does not boot the "
+	  "guest within 30 s (result.json says why: vmm.accel_note)." },
 	{ "vmm-boot-timeout", "S", DB_T_SECONDS, OFF(vmm_boot_timeout_ms), 0,
 	  "180", 1, 3600000, NULL, DB_OPT_RUN,
 	  "With --vmm: how long the guest may take to boot and start its "

@@ -1108,8 +1108,8 @@ static int finish(struct run *r)
 {
 	const struct db_run_config *cfg = r->cfg;
 	struct db_result *res = r->res;
-	const struct db_qmp_event *stop, *resume;
-	uint64_t t_loaded = 0, t_cont, data_pages = 0, deadline;
+	const struct db_qmp_event *stop, *resume, *loaded;
+	uint64_t t_loaded = 0, t_cont, wall_cont, data_pages = 0, deadline;
 	int err;
 
 	err = wait_status(&r->src, "query-status", "postmigrate", 30000, NULL);
@@ -1142,11 +1142,19 @@ static int finish(struct run *r)
 		guest_view(r, 0);
 		return 0;
 	}
+	db_qmp_poll_events(&r->dst.qmp, 0);
+	loaded = db_qmp_event_since(&r->dst.qmp, "MIGRATION:completed", r->t_start);
 	t_cont = db_now_ns();
+	wall_cont = db_wall_ns();
 	err = db_qmp_exec(&r->dst.qmp, "cont", NULL, NULL, QMP_MS);
 	if (err)
 		return err;
-	res->vmm.hold_ns = t_cont - t_loaded;
+	/*
+	 * The hold: from the destination's own "completed" (its event's
+	 * timestamp) to cont; without the event, from when it was seen.
+	 */
+	res->vmm.hold_ns = loaded && wall_cont > loaded->qemu_wall_ns ?
+			   wall_cont - loaded->qemu_wall_ns : t_cont - t_loaded;
 	res->verify_ns = res->vmm.hold_ns;
 	res->resumed = true;
 	/* The guest's first tick on the destination, then its tail. */
@@ -1316,6 +1324,8 @@ out:
 	end_attempt(&r);
 	if (r.shm[0])
 		db_rm_rf(r.shm);
+	if (r.initrd[0] && !r.dir_tmp)
+		unlink(r.initrd);	/* rebuilt from the same files by any run */
 	if (r.dir_tmp)
 		db_rm_rf(r.dir);
 	if (err)

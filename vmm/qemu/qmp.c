@@ -23,8 +23,12 @@ static void keep_event(struct db_qmp *q, json_t *msg)
 		q->nev--;
 	}
 	e = &q->ev[q->nev++];
-	snprintf(e->name, sizeof(e->name), "%s",
-		 json_string_value(json_object_get(msg, "event")));
+	/* MIGRATION events carry their status: "MIGRATION:completed". */
+	snprintf(e->name, sizeof(e->name), "%s%s%s",
+		 json_string_value(json_object_get(msg, "event")),
+		 json_object_get(json_object_get(msg, "data"), "status") ? ":" : "",
+		 json_string_value(json_object_get(json_object_get(msg, "data"),
+						   "status")) ?: "");
 	e->read_ns = db_now_ns();
 	e->qemu_wall_ns = (uint64_t)json_integer_value(json_object_get(ts, "seconds")) *
 			  1000000000ull +

@@ -14,7 +14,7 @@
 #include <jansson.h>
 
 struct db_qmp_event {
-	char name[32];
+	char name[48];		/* "STOP", "MIGRATION:completed" */
 	uint64_t read_ns;	/* CLOCK_MONOTONIC when it was read */
 	uint64_t qemu_wall_ns;	/* its own timestamp, CLOCK_REALTIME */
 };
