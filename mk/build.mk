@@ -82,7 +82,7 @@ $(KVMPROG): $(KVM_SRCS) lib/ram/kvm_vm.h include/dirtybench/common.h
 		-o $@ $(KVM_SRCS) -lm
 
 # Criterion's synthesis line is the last line of the run.
-check: all $(TESTBIN) $(KTEST) $(KVMPROG)
+check: all $(TESTBIN) $(KTEST) $(KVMPROG) $(BIN)/dirtyram-static
 	@sh mk/layers.sh
 	DIRTYBENCH_BIN=$(BIN) sh ci/check.sh $(TESTBIN)
 

@@ -5,7 +5,7 @@
 set -eu
 
 hdrs=$(ls include/dirtybench/*.h lib/*.h lib/*.def lib/*/*.h lib/*/*.def \
-	bench/*.def bench/*.h bench/*/*.h kmod/*.h vmm-shims/*/*.h collectors/*.h \
+	bench/*.def bench/*.h bench/*/*.h kmod/*.h vmm-shims/*/*.h vmm/qemu/*.h collectors/*.h \
 	reports/*.h tests/*.h 2>/dev/null | tr '\n' ' ')
 echo "HDRS = $hdrs"
 
@@ -27,7 +27,7 @@ rules() {	# VAR files...
 	echo "$var =$objs"
 }
 
-rules LIB_OBJS lib/*.c lib/*/*.c lib/*/*/*.c vmm-shims/*/*.c collectors/*.c \
+rules LIB_OBJS lib/*.c lib/*/*.c lib/*/*/*.c vmm-shims/*/*.c vmm/qemu/*.c collectors/*.c \
 	reports/*.c workloads/dirtyram/dirtyram.c
 rules DIRTYRAM_OBJS workloads/dirtyram/dirtyram.c workloads/dirtyram/main.c
 rules BENCH_OBJS bench/*.c bench/*/*.c

@@ -24,6 +24,7 @@ enum db_on_timeout { DB_ON_TIMEOUT_FORCE, DB_ON_TIMEOUT_CANCEL };
 enum db_link { DB_LINK_LOOPBACK, DB_LINK_NETNS };
 enum db_fill { DB_FILL_RANDOM, DB_FILL_ZERO };
 enum db_dirty_limit { DB_DIRTY_LIMIT_OFF, DB_DIRTY_LIMIT_AUTO, DB_DIRTY_LIMIT_RATE };
+enum db_vmm_accel { DB_VMM_ACCEL_AUTO, DB_VMM_ACCEL_KVM, DB_VMM_ACCEL_TCG };
 
 struct db_run_config {
 	char tracker[96];
@@ -61,6 +62,11 @@ struct db_run_config {
 	bool progress;
 	bool quiet;
 	char scenario[128];
+	char vmm[512];			/* "": the engines; "qemu[:PATH]" */
+	char vmm_kernel[512];		/* "": the newest /boot/vmlinuz-* */
+	int vmm_accel;			/* enum db_vmm_accel */
+	char vmm_fault[64];		/* test hook, "" */
+	uint64_t vmm_boot_timeout_ms;
 	double lambda;			/* model-check */
 };
 

@@ -22,6 +22,7 @@
 #include "runner/options.h"
 #include "wire/transport.h"
 #include "../collectors/sampler.h"
+#include "../vmm/qemu/qemu.h"
 
 #define SPAWN_TIMEOUT_MS 15000
 #define CONNECT_TIMEOUT_NS (10000000000ull)
@@ -214,6 +215,8 @@ static void collectors_stop(struct db_sampler *s, struct db_result *res)
 int db_run_local(const struct db_run_config *cfg, const char *self_exe,
 		 struct db_result *res)
 {
+	if (cfg->vmm[0])
+		return db_qemu_run(cfg, self_exe, res);
 	struct db_source *src = NULL;
 	struct db_sampler *smp = NULL;
 	struct db_netns ns;
