@@ -11,6 +11,9 @@ set -u
 PKGS="gcc make bmake pkg-config libcriterion-dev libpcre2-dev
 libcurl4-openssl-dev libjansson-dev libinih-dev libxxhash-dev
 gnuplot-nox iproute2 curl"
+# fuzzing (make fuzz, and a short run in make check): clang and its
+# libFuzzer and sanitizer runtimes
+PKGS="$PKGS clang-14 libclang-rt-14-dev"
 # the kernel test bed: Debian's kernel, its headers, QEMU, an initramfs
 # (busybox, and a statically linked test program: libc6-dev)
 PKGS="$PKGS linux-image-amd64 linux-headers-amd64 qemu-system-x86

@@ -32,3 +32,18 @@ rules LIB_OBJS lib/*.c lib/*/*.c lib/*/*/*.c vmm-shims/*/*.c vmm/qemu/*.c collec
 rules DIRTYRAM_OBJS workloads/dirtyram/dirtyram.c workloads/dirtyram/main.c
 rules BENCH_OBJS bench/*.c bench/*/*.c
 rules TEST_OBJS tests/*.c
+
+# libFuzzer targets (make fuzz-build): one program per tests/fuzz/fuzz_*.c,
+# each linked against the library with the fuzzer's main.
+bins=
+for f in tests/fuzz/fuzz_*.c; do
+	[ -f "$f" ] || continue
+	n=${f#tests/fuzz/fuzz_}; n=$(echo "${n%.c}" | tr _ -)
+	b="\$(O)/fuzz/fuzz-$n"
+	bins="$bins $b"
+	printf '%s: %s tests/fuzz/fuzz.h $(HDRS) $(O)/config.h $(O)/libdirtybench.a\n' "$b" "$f"
+	printf '\t@mkdir -p $(O)/fuzz\n'
+	printf '\t@$(SAY) "  FUZZ    %s"\n' "$b"
+	printf '\t$(Q)$(CC) $(ALL_CFLAGS) -Itests -fsanitize=fuzzer $(ALL_LDFLAGS) -o %s %s $(LIBDB) $(LIBS)\n' "$b" "$f"
+done
+echo "FUZZ_BINS =$bins"

@@ -145,6 +145,7 @@ static json_t *config_json(const struct db_result *res)
 	json_object_set_new(o, "seed", u64(c->seed));
 	json_object_set_new(o, "dest_tail_ms", u64(c->dest_tail_ms));
 	json_object_set_new(o, "peer_timeout_ms", u64(c->peer_timeout_ms));
+	json_object_set_new(o, "progress_timeout_ms", u64(c->progress_timeout_ms));
 	json_object_set_new(o, "stall_probe_us", u64(c->stall_probe_us));
 	return o;
 }

@@ -52,6 +52,7 @@ struct db_run_config {
 	uint64_t warmup_ms;
 	uint64_t stall_probe_us;	/* 0: off */
 	uint64_t peer_timeout_ms;
+	uint64_t progress_timeout_ms;	/* dest: a source alive but not moving on */
 	uint64_t chunk_pages;
 	uint64_t sample_ms;		/* collectors' interval, 0 = off */
 	char listen[128];		/* dest */

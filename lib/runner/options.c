@@ -112,6 +112,13 @@ static const struct db_option options[] = {
 	  600000, NULL, ALL_SRC | DB_OPT_DEST,
 	  "A peer silent for this many milliseconds is lost (heartbeats flow "
 	  "every eighth of it): the migration aborts with exit status 4." },
+	{ "progress-timeout", "MS", DB_T_MS, OFF(progress_timeout_ms), 0, "60000",
+	  100, 3600000, NULL, ALL_SRC | DB_OPT_DEST,
+	  "The destination gives up on a source that stays alive but moves "
+	  "nothing on for this many milliseconds: no page batch, round, state "
+	  "or hashes completed (a peer trickling its frames, or sending only "
+	  "PINGs); exit status 4. It must exceed what one page batch (1 MiB) "
+	  "takes on the link." },
 	{ "dest-tail-ms", "MS", DB_T_MS, OFF(dest_tail_ms), 0, "200", 0, 600000,
 	  NULL, ALL_SRC,
 	  "How long the destination runs the resumed workload before reporting "
