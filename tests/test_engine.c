@@ -1226,7 +1226,7 @@ Test(faults, a_source_killed_at_a_random_round, .timeout = 120)
 	snprintf(to, sizeof(to), "127.0.0.1:%u", start_dest(&d, out));
 	spawn(&s, argv, NULL, true);
 	if (round) {
-		snprintf(line, sizeof(line), "round %u ", round - 1);
+		snprintf(line, sizeof(line), "round %u:", round - 1);
 		cr_assert(wait_line(&s, line, 30000), "seed %u: %s finished", seed, line);
 	} else {
 		usleep(300000);
