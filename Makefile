@@ -9,6 +9,10 @@
 #   make bench [TARGET=host]   a target's matrix, ends with the report path
 #   make perf            figures against references measured in the same run,
 #                        with targets; also as JSON in build/perf.json
+#   make fuzz-build      libFuzzer targets (tests/fuzz) with clang, in
+#                        build-fuzz/ (ASan + UBSan); make check runs each
+#                        for a few seconds
+#   make fuzz [FUZZ_RUNS=N | FUZZ_SECONDS=S]   the long run (10 M each)
 #   make deps            install missing Debian packages (as root)
 #   make install PREFIX=/usr/local    make clean
 
@@ -25,6 +29,13 @@ O = build$(SAN:1=-san)
 BIN = bin$(SAN:1=-san)
 SUB = sh mk/sub.sh $(MAKE) O=$(O) BIN=$(BIN) SAN=$(SAN) V=$(V)
 PREP = sh mk/prepare.sh $(O) $(SAN)
+# the fuzz build: always clang, its own directories
+FUZZ_CC = clang-14
+FUZZ_O = build-fuzz
+FSUB = sh mk/sub.sh $(MAKE) O=$(FUZZ_O) BIN=bin-fuzz SAN=fuzz CC=$(FUZZ_CC) V=$(V)
+FPREP = CC=$(FUZZ_CC) sh mk/prepare.sh $(FUZZ_O) fuzz
+FUZZ_RUNS = 10000000
+FUZZ_SECONDS =
 
 all: prepare
 	+@$(SUB) all
@@ -36,8 +47,22 @@ deps:
 	@sh ci/deps.sh
 
 check: deps
+	@$(FPREP)
+	+@$(FSUB) fuzz-check
 	@$(PREP)
 	+@$(SUB) check
+
+fuzz-build: deps
+	@$(FPREP)
+	+@$(FSUB) fuzz-build
+
+fuzz-seeds: deps
+	@$(FPREP)
+	+@$(FSUB) fuzz-seeds
+
+fuzz: deps
+	@$(FPREP)
+	+@$(FSUB) fuzz FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 check-kernel: deps
 	@$(PREP)
@@ -72,7 +97,7 @@ install: all
 	cp $(BIN)/dirtybench $(BIN)/dirtyram $(DESTDIR)$(PREFIX)/bin/
 
 clean:
-	rm -rf build build-san bin bin-san
+	rm -rf build build-san build-fuzz bin bin-san bin-fuzz
 	@if [ -f kmod/Makefile ]; then $(MAKE) -C kmod clean >/dev/null 2>&1 || true; fi
 
-.PHONY: all prepare deps check check-kernel check-kvm bench perf dirtyram-static tests kernel-progs kvm-progs install clean
+.PHONY: all prepare deps check fuzz-build fuzz fuzz-seeds check-kernel check-kvm bench perf dirtyram-static tests kernel-progs kvm-progs install clean

@@ -59,7 +59,8 @@ static const struct cmd_doc doc = {
 	"estimate of the time left; elsewhere only the table and the paths\n"
 	"are printed.\n\n"
 	"Built-in targets: host (the default, under two minutes), ci (the\n"
-	"nightly set), exynos (the ARM test bed: 1792 MiB, 1 Gbit/s netns).\n",
+	"nightly set), exynos (the ARM test bed: 1792 MiB, 1 Gbit/s netns),\n"
+	"qemu (Debian's QEMU and bookworm-backports' side by side, docs/qemu.md).\n",
 	.opts = opts,
 	.nopts = DB_ARRAY_SIZE(opts),
 	.tail =

@@ -28,7 +28,7 @@ enum {
 	OPT_SCALE = 256, OPT_RAM, OPT_BACKING, OPT_LAYOUT, OPT_BANDWIDTH,
 	OPT_DOWNTIME, OPT_MAX_ROUNDS, OPT_VCPUS, OPT_EXIT_NS, OPT_TLB,
 	OPT_CANCEL, OPT_BASELINE, OPT_MATRIX, OPT_CSV, OPT_MANUAL, OPT_ENGINE,
-	OPT_MAX_TIME, OPT_OUT,
+	OPT_MAX_TIME, OPT_OUT, OPT_KVM,
 };
 
 static const struct cmd_opt opts[] = {
@@ -74,6 +74,10 @@ static const struct cmd_opt opts[] = {
 	  "real migrations instead of virtual time: dirtyram's threads write "
 	  "through the model while the engine collects and sends over "
 	  "loopback TCP, limited by its token bucket" },
+	{ "kvm", OPT_KVM, NULL, "off",
+	  "real KVM instead of the model (implies --engine): the kvm tracker, "
+	  "split=eager and split=lazy, with KVM vCPUs writing (arm64 with "
+	  "/dev/kvm; the arm64 test bed runs it: make bench TARGET=exynos)" },
 	{ "max-time", OPT_MAX_TIME, "S", "120",
 	  "--engine: pre-copy time cap per migration (then forced: not "
 	  "converged)" },
@@ -192,6 +196,9 @@ static int on_opt(int key, const char *arg, void *ctx)
 	case OPT_ENGINE:
 		o->engine = true;
 		return 0;
+	case OPT_KVM:
+		o->kvm = o->engine = o->manual = true;
+		return 0;
 	}
 	return DB_EXIT_USAGE;
 }
@@ -234,6 +241,10 @@ uint64_t s2b_scaled(uint64_t v, double f)
 
 void s2b_tracker_spec(const struct s2b_opts *o, int k, char *buf, size_t len)
 {
+	if (o->kvm) {
+		snprintf(buf, len, "kvm:split=%s", k ? "lazy" : "eager");
+		return;
+	}
 	snprintf(buf, len, "stage2-%s:layout=%s,exit_ns=%llu,tlb=%llu%s",
 		 k ? "lazy" : "eager", o->layout, (unsigned long long)o->exit_ns,
 		 (unsigned long long)o->tlb, o->manual ? ",manual" : "");
@@ -288,6 +299,38 @@ static void print_migration(const struct s2b_row *rows, size_t n)
 			       (double)r->downtime_ns / 1e6, (double)r->total_ns / NSEC,
 			       slowdown(w, k), cost, (double)r->max_late_ns / 1e6,
 			       r->ram_equal ? "true" : "FALSE");
+		}
+	}
+}
+
+/* KVM has neither split nor fault counters on arm64: its own figures. */
+static void print_kvm_work(const struct s2b_row *rows, size_t n)
+{
+	static const char *const strat[2] = { "eager", "lazy" };
+	char name[64];
+	size_t i;
+	int k;
+
+	printf("\nKVM stage-2 work during the migration (the kernel's figures)\n");
+	printf("%-22s %-6s %9s %10s %10s %11s %12s %10s %12s\n",
+	       "dirtyram entry", "strat", "enable_ms", "get_ms", "clear_ms",
+	       "guest_wr_k", "vcpu0_flt_k", "tables_kB", "tables_kB_end");
+	for (i = 0; i < n; i++) {
+		const struct s2b_row *w = &rows[i];
+
+		s2b_entry_name(&w->e, name, sizeof(name));
+		for (k = 0; k < 2; k++) {
+			const struct s2sim_result *r = &w->r[k];
+
+			printf("%-22s %-6s %9.2f %10.2f %10.2f %11.1f %12.1f %10llu %12llu\n",
+			       k ? "" : name, strat[k],
+			       (double)s2sim_counter(r, "log_enable_ns") / 1e6,
+			       (double)s2sim_counter(r, "get_dirty_log_ns") / 1e6,
+			       (double)s2sim_counter(r, "clear_dirty_log_ns") / 1e6,
+			       (double)s2sim_counter(r, "guest_writes") / 1e3,
+			       (double)s2sim_counter(r, "vcpu0_fault_exits") / 1e3,
+			       (unsigned long long)s2sim_counter(r, "stage2_tables_kb_at_enable"),
+			       (unsigned long long)s2sim_counter(r, "stage2_tables_kb_now"));
 		}
 	}
 }
@@ -521,8 +564,10 @@ static void print_header(const struct s2b_opts *o)
 {
 	char sz[32], full[32];
 
-	printf("stage2-bench: ARM stage-2 logging model, layout %s, %s backing, RAM %s"
-	       " (scale %g of %s)\n", o->layout, o->backing_name,
+	printf("stage2-bench: %s, layout %s, %s backing, RAM %s"
+	       " (scale %g of %s)\n",
+	       o->kvm ? "real KVM stage-2 dirty logging" : "ARM stage-2 logging model",
+	       o->kvm ? "the kernel's" : o->layout, o->backing_name,
 	       db_fmt_bytes(s2b_scaled(o->ram_bytes / DB_PAGE_SIZE, o->scale) *
 			    DB_PAGE_SIZE, sz, sizeof(sz)),
 	       o->scale, db_fmt_bytes(o->ram_bytes, full, sizeof(full)));
@@ -590,7 +635,10 @@ int cmd_stage2_bench(int argc, char **argv)
 			status = DB_EXIT_VALIDATION;
 	}
 	print_migration(rows, n);
-	print_work(rows, n, o.cancel_s);
+	if (o.kvm)
+		print_kvm_work(rows, n);
+	else
+		print_work(rows, n, o.cancel_s);
 	verdict(rows, n);
 	if (o.csv) {
 		FILE *f = fopen(o.csv, "w");

@@ -52,7 +52,13 @@ static void help(const char *name, unsigned cmd)
 "pages and sends them, until the stop policy switches over: the workload\n"
 "pauses, the last dirty pages and the workload state go out, and the\n"
 "destination compares the whole-RAM xxh3-128 checksum with the source's,\n"
-"locates any differing pages, and only then resumes the workload.\n\n");
+"locates any differing pages, and only then resumes the workload.\n\n"
+"With --vmm qemu[:PATH] the system under test is a real QEMU instead: a\n"
+"source QEMU boots Debian's kernel with dirtyram-static copies inside, a\n"
+"destination QEMU waits with -incoming and -S, the migration runs over\n"
+"QMP (QEMU's max-bandwidth, downtime-limit and, where it has one,\n"
+"dirty-limit), and once it completes both guests' RAM is compared page by\n"
+"page before the destination may run (docs/qemu.md).\n\n");
 	else
 		printf("Usage: dirtybench migrate --to ADDR:PORT [OPTIONS]\n\n"
 "The source half of `dirtybench run`, for two hosts: start\n"
@@ -73,7 +79,10 @@ static void help(const char *name, unsigned cmd)
 "      --workload dirtyram:pages=65536,dirty=512,period=10 --out /tmp/r\n"
 "  dirtybench run --tracker hash --ram 64M --stop rounds:3 --fill zero\n"
 "  dirtybench run --tracker faulty:uffd-async:drop=1/1000     # exits 1\n"
-"  dirtybench run --link netns --bandwidth 200mbit           # as root\n\n");
+"  dirtybench run --link netns --bandwidth 200mbit           # as root\n"
+"  dirtybench run --vmm qemu --ram 256M --bandwidth 500mbit \\\n"
+"      --workload dirtyram:pages=16384,dirty=128,period=10 --out /tmp/q\n"
+"  dirtybench run --vmm qemu --vmm-fault corrupt-dest         # exits 1\n\n");
 	else
 		printf("Example:\n"
 "  host B: dirtybench dest --listen 192.0.2.2:7650\n"
@@ -83,7 +92,8 @@ static void help(const char *name, unsigned cmd)
 	       "  1  RAM differs after migration (validation failed)\n"
 	       "  2  bad option or input (the message names it)\n"
 	       "  3  missing here: a tracker (the probe says why), hugetlb pages,\n"
-	       "     root or iproute2 for --link netns\n"
+	       "     root or iproute2 for --link netns; with --vmm: QEMU, the kernel,\n"
+	       "     a static busybox, dirtyram-static, or a guest that did not boot\n"
 	       "  4  aborted (destination or link lost, cancelled, signal); the guest\n"
 	       "     kept running on the source\n");
 }

@@ -33,6 +33,7 @@ struct s2b_opts {
 	const char *csv;
 	bool manual;
 	bool engine;
+	bool kvm;			/* the kvm tracker, not the model */
 	double max_time_s;
 	const char *out;
 };

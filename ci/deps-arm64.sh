@@ -11,6 +11,8 @@
 #   Image          the kernel, uncompressed (qemu -kernel takes no gzip here)
 #   busybox        static arm64 busybox
 #   release        the kernel release (6.12.N+deb12-arm64)
+#   sysroot/       the arm64 libraries (and their -dev files) that
+#                  dirtybench links, for ci/cross-arm64.sh
 # A fixed place outside the build directory: make clean keeps it, and a
 # download happens once per machine. Exit 0 done, 3 missing and not root
 # (or apt failed), with the exact commands to run.
@@ -42,7 +44,10 @@ done
 cache_ok=0
 [ -s "$ARM64_CACHE/Image" ] && [ -x "$ARM64_CACHE/busybox" ] &&
 	[ -s "$ARM64_CACHE/release" ] && cache_ok=1
-[ -z "$missing" ] && [ $cache_ok = 1 ] && exit 0
+SYSROOT_DEV="libcriterion-dev libpcre2-dev libjansson-dev libinih-dev libxxhash-dev libcurl4-openssl-dev"
+sysroot_ok=0
+[ -f "$ARM64_CACHE/sysroot/usr/lib/aarch64-linux-gnu/pkgconfig/criterion.pc" ] && sysroot_ok=1
+[ -z "$missing" ] && [ $cache_ok = 1 ] && [ $sysroot_ok = 1 ] && exit 0
 
 # The mirror the machine already uses for Debian, reused for backports.
 mirror() {
@@ -57,11 +62,13 @@ if [ "$(id -u)" != 0 ] || [ $check = 1 ]; then
 		echo "dirtybench: arm64 test bed: missing Debian packages:$missing" >&2
 	[ $cache_ok = 0 ] &&
 		echo "dirtybench: arm64 test bed: no arm64 kernel and busybox in $ARM64_CACHE" >&2
+	[ $sysroot_ok = 0 ] &&
+		echo "dirtybench: arm64 test bed: no arm64 libraries in $ARM64_CACHE/sysroot" >&2
 	echo "dirtybench: run as root: sh ci/deps-arm64.sh (it runs: dpkg --add-architecture arm64;" \
 		"echo 'deb $(mirror) bookworm-backports main' >$BPO; apt-get update;" \
 		"${missing:+apt-get install -y$missing;}" \
 		"apt-get download linux-image-6.12.*-arm64-unsigned busybox-static:arm64;" \
-		"dpkg-deb -x each; the Image gunzipped into $ARM64_CACHE)" >&2
+		"dpkg-deb -x each; the Image gunzipped into $ARM64_CACHE; the arm64 closure of $SYSROOT_DEV downloaded and unpacked into $ARM64_CACHE/sysroot)" >&2
 	exit 3
 fi
 
@@ -100,9 +107,35 @@ if [ -n "$missing" ]; then
 	apt-get install -y -qq --no-install-recommends $missing >>"$log" 2>&1 ||
 		fail "apt-get install$missing failed"
 fi
-[ $cache_ok = 1 ] && exit 0
+[ $cache_ok = 1 ] && [ $sysroot_ok = 1 ] && exit 0
 
 update
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# The arm64 libraries dirtybench links, with everything they depend on but
+# what the cross toolchain brings itself (libc, libgcc, kernel headers).
+if [ $sysroot_ok = 0 ]; then
+	pkgs=$(apt-cache depends --recurse --no-recommends --no-suggests \
+		--no-conflicts --no-breaks --no-replaces --no-enhances --no-pre-depends \
+		$(for p in $SYSROOT_DEV; do echo "$p:arm64"; done) 2>/dev/null |
+		grep -v '^ ' | grep ':arm64$' | sort -u |
+		grep -vE '^(gcc-[0-9]+-base|libc-dev-bin|libc6-dev|libc6|libgcc-s1|libstdc\+\+6|linux-libc-dev|pkg-config|pkgconf-bin|pkgconf|libpkgconf3|rpcsvc-proto|libcrypt-dev|libnsl-dev|libtirpc-dev):')
+	[ -n "$pkgs" ] || fail "apt knows no arm64 $SYSROOT_DEV"
+	echo "dirtybench: downloading $(echo "$pkgs" | wc -l) arm64 library packages (unpacked into $ARM64_CACHE/sysroot, not installed)"
+	mkdir -p "$tmp/s" "$ARM64_CACHE"
+	(cd "$tmp/s" && apt-get download $pkgs) >>"$log" 2>&1 ||
+		fail "apt-get download of the arm64 libraries failed"
+	rm -rf "$ARM64_CACHE/sysroot.new"
+	for d in "$tmp"/s/*.deb; do
+		dpkg-deb -x "$d" "$ARM64_CACHE/sysroot.new" || fail "dpkg-deb -x $d failed"
+	done
+	rm -rf "$ARM64_CACHE/sysroot"
+	mv "$ARM64_CACHE/sysroot.new" "$ARM64_CACHE/sysroot"
+	echo "dirtybench: arm64 libraries in $ARM64_CACHE/sysroot"
+fi
+[ $cache_ok = 1 ] && exit 0
+
 # The newest 6.12 arm64 kernel apt can fetch (backports or security).
 kpkg=
 for p in $(apt-cache search --names-only '^linux-image-6\.12\..*-arm64-unsigned$' |
@@ -114,8 +147,6 @@ for p in $(apt-cache search --names-only '^linux-image-6\.12\..*-arm64-unsigned$
 done
 [ -n "$kpkg" ] || fail "no linux-image-6.12.*-arm64-unsigned in apt's lists"
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 echo "dirtybench: downloading $kpkg and busybox-static:arm64 (unpacked into $ARM64_CACHE, not installed)"
 (cd "$tmp" && apt-get download "$kpkg:arm64" busybox-static:arm64) >>"$log" 2>&1 ||
 	fail "apt-get download $kpkg busybox-static:arm64 failed"

@@ -2,7 +2,8 @@
 # Install the Debian packages dirtybench needs, or say exactly what to run.
 # Exit 0 when everything is there, 3 when something is missing and we are
 # not root (or apt failed). DIRTYBENCH_NO_DEPS=1 skips the check;
-# DIRTYBENCH_NO_ARM64=1 leaves out the arm64 test bed (ci/deps-arm64.sh).
+# DIRTYBENCH_NO_ARM64=1 leaves out the arm64 test bed (ci/deps-arm64.sh);
+# DIRTYBENCH_NO_QEMU_BPO=1 the backports QEMU (ci/deps-qemu.sh).
 set -u
 [ "${DIRTYBENCH_NO_DEPS:-}" = 1 ] && exit 0
 
@@ -10,6 +11,9 @@ set -u
 PKGS="gcc make bmake pkg-config libcriterion-dev libpcre2-dev
 libcurl4-openssl-dev libjansson-dev libinih-dev libxxhash-dev
 gnuplot-nox iproute2 curl"
+# fuzzing (make fuzz, and a short run in make check): clang and its
+# libFuzzer and sanitizer runtimes
+PKGS="$PKGS clang-14 libclang-rt-14-dev"
 # the kernel test bed: Debian's kernel, its headers, QEMU, an initramfs
 # (busybox, and a statically linked test program: libc6-dev)
 PKGS="$PKGS linux-image-amd64 linux-headers-amd64 qemu-system-x86
@@ -26,6 +30,10 @@ for p in $PKGS; do
 	esac
 done
 arm64() {
+	# A second QEMU for TARGET=qemu: bookworm-backports' beside Debian's,
+	# unpacked (ci/deps-qemu.sh); without it those scenarios are skipped.
+	[ "${DIRTYBENCH_NO_QEMU_BPO:-}" = 1 ] || sh "$(dirname "$0")/deps-qemu.sh" ||
+		echo "dirtybench: TARGET=qemu will skip the backports QEMU" >&2
 	# The arm64 KVM test bed (ci/kernel-arm64): its own script, since it
 	# adds a foreign architecture and backports and unpacks arm64 files.
 	[ "${DIRTYBENCH_NO_ARM64:-}" = 1 ] && exit 0

@@ -224,6 +224,7 @@ static int parse_line(struct db_console *c, struct parser *p, const char *s,
 		      size_t len)
 {
 	char a[160], b[160], v[8], detail[400];
+	double d;
 	int si;
 
 	if (len && s[len - 1] == '\r')
@@ -261,7 +262,9 @@ static int parse_line(struct db_console *c, struct parser *p, const char *s,
 		if (si < 0)
 			return si;
 		c->suites[si].ended = true;
-		c->suites[si].exit_status = (int)cap_double(p, 2);
+		/* any digits may follow DBK END: an out-of-range status is a failure */
+		d = cap_double(p, 2);
+		c->suites[si].exit_status = d >= 0 && d <= 255 ? (int)d : 255;
 		p->section = -1;
 		p->tap = false;
 		return 0;

@@ -13,9 +13,17 @@ WARN = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-align \
 	-Wformat=2 -Wundef -Wvla -Wno-unused-parameter
 SANFLAGS_1 = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
+# SAN=fuzz (make fuzz-build, with clang): libFuzzer's coverage in the
+# library, ASan and UBSan; the targets add -fsanitize=fuzzer (mk/gen.sh).
+SANFLAGS_fuzz = -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-sanitize-recover=undefined -fno-omit-frame-pointer
 OPT_ = -O2
 OPT_1 = -O1
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(OPT_$(SAN)) -g $(WARN) -pthread \
+OPT_fuzz = -O1
+# clang warns of casts that raise alignment even where the target allows
+# them (gcc only where it does not)
+WARN_fuzz = -Wno-cast-align
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(OPT_$(SAN)) -g $(WARN) $(WARN_$(SAN)) -pthread \
 	-Iinclude -Ilib -Ikmod -I$(O) $(SANFLAGS_$(SAN)) $(CONF_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = -pthread $(SANFLAGS_$(SAN)) $(LDFLAGS)
 # One short line per step unless V=1, which prints the commands in full.
@@ -73,16 +81,16 @@ $(KTEST): tests/kernel/cowtrack_ioctl.c kmod/cowtrack_uapi.h
 # cross-built and static, so that the initramfs needs no arm64 libraries.
 CROSS_CC = aarch64-linux-gnu-gcc
 KVMPROG = $(O)/kvm-progs/kvmdirty
-KVM_SRCS = vmm/kvm/main.c vmm/kvm/kvm.c vmm/kvm/guest.S
+KVM_SRCS = vmm/kvm/main.c vmm/kvm/guest.S lib/ram/kvm_vm.c lib/base/common.c
 kvm-progs: $(KVMPROG)
-$(KVMPROG): $(KVM_SRCS) vmm/kvm/kvm.h
+$(KVMPROG): $(KVM_SRCS) lib/ram/kvm_vm.h include/dirtybench/common.h
 	@mkdir -p $(O)/kvm-progs
 	@$(SAY) "  CROSS   $@"
-	$(Q)$(CROSS_CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -static -pthread \
-		-o $@ $(KVM_SRCS)
+	$(Q)$(CROSS_CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -static -pthread -Iinclude -Ilib \
+		-o $@ $(KVM_SRCS) -lm
 
 # Criterion's synthesis line is the last line of the run.
-check: all $(TESTBIN) $(KTEST) $(KVMPROG)
+check: all $(TESTBIN) $(KTEST) $(KVMPROG) $(BIN)/dirtyram-static
 	@sh mk/layers.sh
 	DIRTYBENCH_BIN=$(BIN) sh ci/check.sh $(TESTBIN)
 
@@ -92,11 +100,35 @@ check-kernel: all $(TESTBIN) $(KTEST)
 check-kvm: all $(KVMPROG)
 	O=$(O) DIRTYBENCH_BIN=$(BIN) sh ci/kernel-arm64/run.sh
 
+# libFuzzer targets (tests/fuzz): a short run over the seed corpus for
+# `make check`, a long one for `make fuzz` (FUZZ_RUNS executions per
+# target, or FUZZ_SECONDS each).
+FUZZ_RUNS = 10000000
+FUZZ_SECONDS =
+FUZZ_CHECK_SECONDS = 3
+FUZZ_SEEDS = $(O)/fuzz/fuzz-seeds
+fuzz-build: $(FUZZ_BINS) $(FUZZ_SEEDS)
+# the seed corpus, rewritten from real encoders and a workload that ran
+fuzz-seeds: $(FUZZ_SEEDS)
+	$(FUZZ_SEEDS) tests/fuzz/corpus
+	@for t in bench/targets/*.ini; do mkdir -p tests/fuzz/corpus/target; \
+		cp "$$t" tests/fuzz/corpus/target/; done
+$(FUZZ_SEEDS): tests/fuzz/seeds.c tests/fuzz/fuzz.h $(LIBDB)
+	@mkdir -p $(O)/fuzz
+	@$(SAY) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests $(ALL_LDFLAGS) -o $@ tests/fuzz/seeds.c $(LIBDB) $(LIBS)
+fuzz-check: $(FUZZ_BINS)
+	sh tests/fuzz/run.sh check $(O)/fuzz $(FUZZ_CHECK_SECONDS)
+fuzz: $(FUZZ_BINS)
+	sh tests/fuzz/run.sh long $(O)/fuzz $(FUZZ_RUNS) $(FUZZ_SECONDS)
+
 bench: all
 	$(BIN)/dirtybench bench --target $(TARGET)
+	@if [ "$(TARGET)" = exynos ]; then O=$(O) DIRTYBENCH_BIN=$(BIN) sh ci/kvm-bench.sh; fi
 
 perf: all
 	$(BIN)/dirtybench perf --json $(O)/perf.json
 	@echo "perf: the same figures as JSON in $(O)/perf.json"
 
-.PHONY: all dirtyram-static tests kernel-progs kvm-progs check check-kernel check-kvm bench perf
+.PHONY: all dirtyram-static tests kernel-progs kvm-progs check check-kernel check-kvm \
+	bench perf fuzz-build fuzz-check fuzz fuzz-seeds

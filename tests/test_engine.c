@@ -415,9 +415,13 @@ Test(engine, the_stamp_check_catches_pages_read_live, .timeout = 120)
 
 /* ---- validation ---- */
 
-Test(engine, a_faulty_tracker_fails_validation_with_pages_listed, .timeout = 120)
+/*
+ * A migration through faulty:INNER fails validation with the differing
+ * pages listed, and the guest keeps running (and writing) on the source.
+ */
+static void faulty_migration_is_caught(const char *inner)
 {
-	char why[512], err[8192], spec[64];
+	char err[8192], spec[64];
 	const char *argv[] = { "dirtybench", "run", "--tracker", spec, "--ram", "32M",
 			       "--workload", "dirtyram:dirty=512,period=10",
 			       "--bandwidth", "200mbit", "--stop", "rounds:4",
@@ -426,8 +430,7 @@ Test(engine, a_faulty_tracker_fails_validation_with_pages_listed, .timeout = 120
 	size_t i;
 	int st;
 
-	snprintf(spec, sizeof(spec), "faulty:%s:drop=1/1000",
-		 available("uffd-async", why, sizeof(why)) ? "uffd-async" : "hash");
+	snprintf(spec, sizeof(spec), "faulty:%s:drop=1/1000", inner);
 	argv[13] = tmpdir();
 	st = run(argv, NULL, err, sizeof(err), 90);
 	cr_assert_eq(st, 1, "%s: exit %d (want 1): %s", spec, st, err);
@@ -451,6 +454,23 @@ Test(engine, a_faulty_tracker_fails_validation_with_pages_listed, .timeout = 120
 	cr_assert_gt(jint(r, "workload.pages_written_after_abort"), 0,
 		     "and it really writes there");
 	json_decref(r);
+}
+
+Test(engine, a_faulty_tracker_fails_validation_with_pages_listed, .timeout = 120)
+{
+	char why[512];
+
+	faulty_migration_is_caught(available("uffd-async", why, sizeof(why)) ?
+				   "uffd-async" : "hash");
+}
+
+/*
+ * The same through a tracker the guest writes through (a modelled MMU):
+ * it must outlive the workload that keeps running on the source.
+ */
+Test(engine, a_faulty_access_tracker_fails_validation_and_the_guest_runs_on, .timeout = 120)
+{
+	faulty_migration_is_caught("stage2-lazy");
 }
 
 /* ---- failures ---- */
@@ -527,13 +547,17 @@ Test(engine, destination_killed_mid_round_aborts_within_2s, .timeout = 120)
 	json_decref(r);
 }
 
-/* Start `dirtybench dest` on a free loopback port. */
-static uint16_t start_dest(struct proc *p, const char *out)
+/*
+ * Start `dirtybench dest` on a free loopback port; progress_ms: its
+ * --progress-timeout, NULL for the default.
+ */
+static uint16_t start_dest_with(struct proc *p, const char *out, const char *progress_ms)
 {
 	char pf[128], buf[32];
 	const char *argv[] = { "dirtybench", "dest", "--listen", "127.0.0.1:0",
 			       "--port-file", pf, "--peer-timeout", "1000",
 			       "--accept-timeout", "30", "--quiet",
+			       "--progress-timeout", progress_ms ? progress_ms : "60000",
 			       out ? "--out" : NULL, out, NULL };
 	int i;
 
@@ -546,6 +570,11 @@ static uint16_t start_dest(struct proc *p, const char *out)
 	}
 	cr_assert_fail("dest did not report its port");
 	return 0;
+}
+
+static uint16_t start_dest(struct proc *p, const char *out)
+{
+	return start_dest_with(p, out, NULL);
 }
 
 Test(engine, source_killed_destination_fails_without_claiming_success,
@@ -1113,5 +1142,260 @@ Test(engine, dirty_limit_makes_a_fast_writer_converge, .timeout = 120)
 	cr_assert(!jtrue(r, "summary.converged"), "without a cap lambda 5 never converges");
 	cr_assert_str_eq(jstr(r, "summary.stop_reason"), "time-force");
 	cr_assert(json_is_null(jget(r, "summary.dirty_limit_from_round")));
+	json_decref(r);
+}
+
+/* ---- faults: hung, killed, slow and replaying peers ---- */
+
+TestSuite(faults, .fini = remove_dirs);
+
+/* Stop a process we may already have lost to its parent's reaping. */
+static void kill_if_alive(pid_t pid)
+{
+	if (pid > 0 && kill(pid, 0) == 0) {
+		kill(pid, SIGKILL);
+		kill(pid, SIGCONT);
+	}
+}
+
+/*
+ * A destination frozen by SIGSTOP neither closes nor resets its
+ * connection: the source has only its silence to go by, and gives up
+ * after the peer timeout, the guest still running.
+ */
+Test(faults, a_hung_destination_is_given_up_after_the_peer_timeout, .timeout = 120)
+{
+	const char *argv[] = { "dirtybench", "run", "--tracker", "hash", "--ram", "32M",
+			       "--bandwidth", "200mbit", "--peer-timeout", "1000",
+			       "--progress", "--out", NULL, NULL };
+	uint64_t stopped_at, noticed;
+	struct proc p;
+	json_t *r;
+	pid_t dst;
+	int st;
+
+	argv[12] = tmpdir();
+	spawn(&p, argv, NULL, true);
+	cr_assert(wait_line(&p, "round 0", 30000), "round 0 finished");
+	usleep(200000);
+	dst = child_of(p.pid);
+	cr_assert_gt(dst, 0, "the destination is a separate process");
+	stopped_at = db_now_ns();
+	kill(dst, SIGSTOP);
+	st = wait_exit(&p, 40);
+	kill_if_alive(dst);
+	cr_assert_eq(st, 4, "exit %d (want 4): %s", st, p.errbuf);
+	r = result(argv[12]);
+	cr_assert_str_eq(jstr(r, "summary.outcome"), "aborted");
+	noticed = (uint64_t)jint(r, "clock.start_mono_ns") +
+		  (uint64_t)jint(r, "summary.aborted_at_ns");
+	cr_assert_gt(noticed, stopped_at + 500000000ull,
+		     "a live but frozen peer is not given up at once (%.3f s)",
+		     ((double)noticed - (double)stopped_at) / 1e9);
+	cr_assert_lt(noticed - stopped_at, 3000000000ull,
+		     "given up %.3f s after the SIGSTOP (peer timeout 1 s)",
+		     (noticed - stopped_at) / 1e9);
+	cr_assert(strstr(jstr(r, "error"), "destination"), "the error names the destination: %s",
+		  jstr(r, "error"));
+	cr_assert(jtrue(r, "summary.guest_running_on_source"));
+	cr_assert_gt(jint(r, "workload.pages_written_after_abort"), 0,
+		     "the guest kept writing on the source");
+	json_decref(r);
+}
+
+/*
+ * The source dies by SIGKILL at a round drawn at random (the seed is
+ * in the log): the destination ends with exit 4, naming the source, and
+ * claims nothing.
+ */
+Test(faults, a_source_killed_at_a_random_round, .timeout = 120)
+{
+	struct proc d, s;
+	char to[64], *out = tmpdir(), path[128], line[32];
+	const char *argv[] = { "dirtybench", "migrate", "--to", to, "--tracker", "hash",
+			       "--ram", "16M", "--bandwidth", "100mbit", "--stop", "rounds:8",
+			       "--workload", "dirtyram:pages=1000,dirty=100,period=10",
+			       "--progress", NULL };
+	unsigned seed = (unsigned)(db_now_ns() ^ (uint64_t)getpid()), round;
+	json_t *r;
+	int st;
+
+	srand(seed);
+	round = (unsigned)rand() % 5;
+	cr_log_info("seed %u: the source dies in round %u", seed, round);
+	snprintf(to, sizeof(to), "127.0.0.1:%u", start_dest(&d, out));
+	spawn(&s, argv, NULL, true);
+	if (round) {
+		snprintf(line, sizeof(line), "round %u ", round - 1);
+		cr_assert(wait_line(&s, line, 30000), "seed %u: %s finished", seed, line);
+	} else {
+		usleep(300000);
+	}
+	usleep((useconds_t)(rand() % 100) * 1000);
+	kill(s.pid, SIGKILL);
+	wait_exit(&s, 10);
+	st = wait_exit(&d, 20);
+	cr_assert_eq(st, 4, "seed %u, round %u: dest exit %d (want 4): %s", seed, round, st,
+		     d.errbuf);
+	cr_assert(strstr(d.errbuf, "source"), "the error names the source: %s", d.errbuf);
+	snprintf(path, sizeof(path), "%s/result.json", out);
+	if (access(path, F_OK))
+		return;
+	r = result(out);
+	cr_assert_str_neq(jstr(r, "summary.outcome"), "completed", "seed %u", seed);
+	cr_assert(!jtrue(r, "summary.ram_equal"));
+	json_decref(r);
+}
+
+/* send() that may fail: the peer may have closed already. */
+static void wire_try(struct wire *w, const void *p, size_t n)
+{
+	(void)!send(w->fd, p, n, MSG_NOSIGNAL);
+}
+
+/*
+ * A source that stays alive but trickles a PAGES frame, a byte every
+ * 200 ms (never silent for the 1 s peer timeout), is dropped once it has
+ * moved nothing on for the progress timeout.
+ */
+Test(faults, a_source_trickling_a_frame_is_dropped, .timeout = 60)
+{
+	struct proc d;
+	struct wire w;
+	uint8_t p[64], h[DB_PROTO_HDR_BYTES + 16];
+	uint64_t desc = 3, t0;
+	size_t i;
+
+	wire_open(&w, start_dest_with(&d, NULL, "1500"));
+	t0 = db_now_ns();
+	wire_hello(&w, 16 * DB_PAGE_SIZE, DB_PAGE_SIZE);
+	wire_send(&w, DB_FR_ROUND_BEGIN, p, db_enc_round(p, DB_FR_ROUND_BEGIN, 0, 0, 1, 0));
+	db_hdr_encode(h, DB_FR_PAGES, 8 + 8 + DB_PAGE_SIZE, w.seq++);
+	db_enc_pages_prefix(h + DB_PROTO_HDR_BYTES, 1, &desc);
+	for (i = 0; i < sizeof(h) && db_now_ns() - t0 < 1300000000ull; i++) {
+		wire_try(&w, h + i, 1);
+		usleep(200000);
+	}
+	refused(&w, &d, "the source made no progress for 1.5 s", 4);
+	cr_assert_lt(db_now_ns() - t0, 4000000000ull, "dropped within 4 s");
+}
+
+/* PINGs keep a connection alive but do not move a migration on. */
+Test(faults, a_source_sending_only_pings_is_dropped, .timeout = 60)
+{
+	struct proc d;
+	struct wire w;
+	uint8_t p[8];
+	uint64_t t0;
+
+	wire_open(&w, start_dest_with(&d, NULL, "1500"));
+	t0 = db_now_ns();
+	wire_hello(&w, 16 * DB_PAGE_SIZE, DB_PAGE_SIZE);
+	while (db_now_ns() - t0 < 1300000000ull) {
+		db_put64(p, db_now_ns());
+		wire_send(&w, DB_FR_PING, p, sizeof(p));
+		usleep(200000);
+	}
+	refused(&w, &d, "the source made no progress for 1.5 s", 4);
+}
+
+/* The frames of a real round's start, as a source sends them. */
+static void wire_round0(struct wire *w, uint8_t *pages, size_t *pages_len)
+{
+	uint8_t p[64];
+	uint64_t desc = 2 | DB_PAGE_DESC_ZERO;
+
+	wire_hello(w, 16 * DB_PAGE_SIZE, DB_PAGE_SIZE);
+	wire_send(w, DB_FR_ROUND_BEGIN, p, db_enc_round(p, DB_FR_ROUND_BEGIN, 0, 0, 1, 0));
+	*pages_len = db_enc_pages_prefix(pages, 1, &desc);
+}
+
+Test(faults, a_replayed_frame_is_refused)
+{
+	struct proc d;
+	struct wire w;
+	uint8_t pages[64], h[DB_PROTO_HDR_BYTES], p[64];
+	size_t n;
+
+	/* the same bytes twice: the sequence number gives it away */
+	wire_open(&w, start_dest(&d, NULL));
+	wire_round0(&w, pages, &n);
+	db_hdr_encode(h, DB_FR_PAGES, (uint32_t)n, w.seq++);
+	wire_raw(&w, h, sizeof(h));
+	wire_raw(&w, pages, n);
+	wire_raw(&w, h, sizeof(h));
+	wire_raw(&w, pages, n);
+	refused(&w, &d, "frame PAGES has sequence number 2, expected 3 (lost or replayed frame)", 2);
+
+	/* a whole round replayed, renumbered: the round number gives it away */
+	wire_open(&w, start_dest(&d, NULL));
+	wire_round0(&w, pages, &n);
+	wire_send(&w, DB_FR_PAGES, pages, n);
+	wire_send(&w, DB_FR_ROUND_END, p, db_enc_round(p, DB_FR_ROUND_END, 0, 0, 1, 1));
+	wire_send(&w, DB_FR_ROUND_BEGIN, p, db_enc_round(p, DB_FR_ROUND_BEGIN, 0, 0, 1, 0));
+	refused(&w, &d, "frame ROUND_BEGIN out of order: round 0, expected 1", 2);
+}
+
+Test(faults, reordered_frames_are_refused)
+{
+	struct proc d;
+	struct wire w;
+	uint8_t pages[64], p[64], h[DB_PROTO_HDR_BYTES];
+	size_t n;
+
+	/* swapped on the wire: sequence numbers out of order */
+	wire_open(&w, start_dest(&d, NULL));
+	wire_round0(&w, pages, &n);
+	db_hdr_encode(h, DB_FR_ROUND_END, 24, w.seq + 1);
+	wire_raw(&w, h, sizeof(h));
+	wire_raw(&w, p, db_enc_round(p, DB_FR_ROUND_END, 0, 0, 1, 1));
+	refused(&w, &d, "frame ROUND_END has sequence number 3, expected 2", 2);
+
+	/* reordered by the sender, numbered in its order: the round's counts */
+	wire_open(&w, start_dest(&d, NULL));
+	wire_round0(&w, pages, &n);
+	wire_send(&w, DB_FR_ROUND_END, p, db_enc_round(p, DB_FR_ROUND_END, 0, 0, 1, 1));
+	wire_send(&w, DB_FR_PAGES, pages, n);
+	refused(&w, &d, "frame ROUND_END: round 0 with 1 pages (1 zero), but round 0 announced 1 and brought 0 (0 zero)", 2);
+}
+
+/*
+ * The source against a destination that replays its HELLO_ACK: the
+ * source aborts (exit 4) naming the replay, and its guest runs on.
+ */
+Test(faults, a_destination_replaying_a_frame_aborts_the_source, .timeout = 60)
+{
+	char to[64], *out = tmpdir();
+	const char *argv[] = { "dirtybench", "migrate", "--to", to, "--tracker", "hash",
+			       "--ram", "16M", "--bandwidth", "100mbit", "--quiet",
+			       "--out", out, NULL };
+	uint8_t h[DB_PROTO_HDR_BYTES + 16] = { 0 }, in[DB_PROTO_HDR_BYTES];
+	struct pollfd pfd;
+	struct proc s;
+	uint16_t port;
+	json_t *r;
+	int lfd, fd, st;
+
+	cr_assert_eq(db_tcp_listen("127.0.0.1:0", &lfd, &port), 0, "%s", db_strerror());
+	snprintf(to, sizeof(to), "127.0.0.1:%u", port);
+	spawn(&s, argv, NULL, false);
+	cr_assert_eq(db_tcp_accept(lfd, 10000000000ull, &fd), 0, "%s", db_strerror());
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	cr_assert_gt(poll(&pfd, 1, 10000), 0, "the HELLO comes");
+	cr_assert_eq(read(fd, in, sizeof(in)), (ssize_t)sizeof(in));
+	db_hdr_encode(h, DB_FR_HELLO_ACK, 16, 0);
+	db_put64(h + DB_PROTO_HDR_BYTES, db_now_ns());
+	cr_assert_eq(send(fd, h, sizeof(h), MSG_NOSIGNAL), (ssize_t)sizeof(h));
+	cr_assert_eq(send(fd, h, sizeof(h), MSG_NOSIGNAL), (ssize_t)sizeof(h));
+	st = wait_exit(&s, 30);
+	close(fd);
+	close(lfd);
+	cr_assert_eq(st, 4, "exit %d (want 4): %s", st, s.errbuf);
+	cr_assert(strstr(s.errbuf, "frame HELLO_ACK has sequence number 0, expected 1 (lost or replayed frame)"),
+		  "the error names the replay: %s", s.errbuf);
+	r = result(out);
+	cr_assert_str_eq(jstr(r, "summary.outcome"), "aborted");
+	cr_assert(jtrue(r, "summary.guest_running_on_source"));
 	json_decref(r);
 }

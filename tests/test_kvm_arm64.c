@@ -4,7 +4,9 @@
  * Debian's arm64 kernel under QEMU with emulated EL2 and runs the project's
  * VMM (vmm/kvm) against the guest kernel's real /dev/kvm: eager and lazy
  * splitting over anon, THP and hugetlb RAM, and a run whose dirty log is
- * thinned on purpose. These tests judge its console. Skipped, with the
+ * thinned on purpose; the kvm tracker (KVM vCPUs writing) through the
+ * tracker suite and through validated engine migrations, lazy and eager,
+ * and once through the faulty wrapper. These tests judge its console. Skipped, with the
  * reason, where QEMU, the arm64 kernel or the cross-built VMM is missing,
  * or when DIRTYBENCH_SKIP_KVM says why not to run it.
  */
@@ -113,7 +115,7 @@ exact(const struct db_console *c, const char *name, bool may_skip)
 	return r;
 }
 
-Test(kvm_arm64, eager_and_lazy_logs_hold_every_written_page_and_a_thinned_log_is_caught,
+Test(kvm_arm64, logs_trackers_and_migrations_hold_every_page_and_losses_are_caught,
      .timeout = 600)
 {
 	const struct db_console_result *r, *eager, *lazy;
@@ -164,6 +166,42 @@ Test(kvm_arm64, eager_and_lazy_logs_hold_every_written_page_and_a_thinned_log_is
 	cr_assert(s && s->ended && !s->exit_status && !s->fail,
 		  "kvm suite: %zu passed, %zu failed", s ? s->pass : 0,
 		  s ? s->fail : 0);
+
+	/*
+	 * The kvm tracker through the tracker suite, lazy and eager: every
+	 * parameterized check runs once per instance (more than the nine
+	 * that a single instance passes), none fails.
+	 */
+	s = db_console_suite(&c, "trackers");
+	cr_assert(s && s->tap && s->ended, "the tracker suite reported (TAP)");
+	cr_assert(!s->fail && !s->exit_status, "tracker suite: %zu failed, exit %d",
+		  s->fail, s->exit_status);
+	cr_assert_gt(s->pass, 9, "both kvm instances ran the suite: %zu passed",
+		     s->pass);
+	/* The stage-2 model against KVM: same dirty sets, same tables. */
+	for (i = 0; i < 2; i++) {
+		const char *a[] = { "aseq::shim_and_kvm_agree_eager",
+				    "aseq::shim_and_kvm_agree_lazy" };
+
+		r = db_console_result(&c, "trackers", a[i]);
+		cr_assert(r && r->verdict == DB_CON_PASS, "trackers/%s: %s", a[i],
+			  r ? r->detail : "not reported");
+	}
+
+	/* Engine migrations with KVM vCPUs writing: validated, loss caught. */
+	for (i = 0; i < 3; i++) {
+		const char *m[] = { "kvm_lazy_loopback", "kvm_eager_loopback",
+				    "kvm_faulty_caught" };
+
+		r = db_console_result(&c, "migration", m[i]);
+		cr_assert(r, "migration/%s reported", m[i]);
+		cr_assert_eq(r->verdict, DB_CON_PASS, "migration/%s: %s", m[i],
+			     r->detail);
+		cr_assert(strstr(r->detail, i < 2 ? "\"ram_equal\": true" :
+				 "\"ram_equal\": false"),
+			  "migration/%s: %s", m[i], r->detail);
+		cr_log_info("migration/%s: %s", m[i], r->detail);
+	}
 	cr_assert_eq(rc, 0, "run.sh exited %d", rc);
 	db_console_free(&c);
 }

@@ -43,6 +43,8 @@ struct trk_param {
 /*
  * DIRTYBENCH_TRACKERS="a,b" limits the suite to those trackers (the kernel
  * test bed runs it for kmod-cow alone); unset, every tracker is tested.
+ * An entry with arguments ("kvm:split=eager") is one more instance of
+ * that tracker to test, beside the plain one if that is listed too.
  */
 static bool selected(const char *name)
 {
@@ -68,9 +70,13 @@ static void need_selected(const char *name)
 /* Every registered tracker but the faulty wrapper (it has its own tests). */
 static struct criterion_test_params all_trackers(void)
 {
-	size_t i, n = 0, count = db_tracker_count();
-	struct trk_param *p = cr_malloc(count * sizeof(*p));
+	const char *env = getenv("DIRTYBENCH_TRACKERS"), *e;
+	size_t i, k, n = 0, count = db_tracker_count(), max = count + 1;
+	struct trk_param *p;
 
+	for (e = env; e && *e; e++)
+		max += *e == ',';
+	p = cr_malloc(max * sizeof(*p));
 	for (i = 0; i < count; i++) {
 		const struct db_tracker_ops *ops = db_tracker_ops_at(i);
 
@@ -78,6 +84,16 @@ static struct criterion_test_params all_trackers(void)
 			continue;
 		memset(&p[n], 0, sizeof(p[n]));
 		snprintf(p[n].spec, sizeof(p[n].spec), "%s", ops->name);
+		n++;
+	}
+	for (e = env; e && *e && n < max; e += k + (e[k] == ',')) {
+		const struct db_tracker_ops *ops = db_tracker_find(e);
+
+		k = strcspn(e, ",");
+		if (!ops || ops->flags & DB_TRK_FAULTY || !memchr(e, ':', k))
+			continue;
+		memset(&p[n], 0, sizeof(p[n]));
+		snprintf(p[n].spec, sizeof(p[n].spec), "%.*s", (int)k, e);
 		n++;
 	}
 	return cr_make_param_array(struct trk_param, p, n);

@@ -123,6 +123,7 @@ r=$out/root
 cp "$busybox" "$r/bin/busybox"
 ln -s busybox "$r/bin/sh"
 cp ci/kernel/init "$r/init"
+cp ci/guest.sh "$r/etc/guest.sh"
 chmod 755 "$r/init"
 cp "$out/kmod/cowtrack.ko" "$r/lib/cowtrack.ko"
 cp "$ktest" "$r/bin/cowtrack-ioctl"

@@ -43,6 +43,7 @@ struct db_dest {
 	uint8_t *state;
 	uint32_t state_len;
 	uint64_t ready_at, verified_at, resumed_at;
+	uint64_t progress_at;		/* the last frame that moved the migration on */
 	struct db_hash128 src_sum, dst_sum;
 	bool have_dst_sum;
 	uint8_t prefix[8 + 8 * BATCH];	/* a PAGES frame's count and descriptors */
@@ -64,14 +65,22 @@ static int next_msg(struct db_dest *d, struct db_frame *f, struct db_msg *m)
 {
 	int err;
 
+	if (d->cfg->progress_timeout_ms)
+		db_conn_set_deadline(&d->conn, d->progress_at +
+				     d->cfg->progress_timeout_ms * 1000000ull, NULL);
 	do
 		err = db_conn_recv(&d->conn, f, 1000000000ull);
 	while (err == -EAGAIN);
 	if (err)
 		return err;
 	if (f->h.type == DB_FR_PAGES)
-		return recv_pages(d, f, m);
-	return db_conn_decode_msg(&d->conn, &d->rx, f, m);
+		err = recv_pages(d, f, m);
+	else
+		err = db_conn_decode_msg(&d->conn, &d->rx, f, m);
+	/* PINGs keep a connection alive; only the others move it on */
+	if (!err && m->type != DB_FR_PING)
+		d->progress_at = db_now_ns();
+	return err;
 }
 
 /* "key=value" out of the HELLO's configuration text. */
@@ -223,6 +232,8 @@ static int ask_hashes(struct db_dest *d, uint32_t kind, uint64_t first,
 	int err = send_msg(d, DB_FR_HASH_REQ, req,
 			   db_enc_hash_req(req, kind, first, n));
 
+	/* the time we spent comparing is not the source's */
+	d->progress_at = db_now_ns();
 	return err ? err : next_msg(d, f, m);
 }
 
@@ -470,6 +481,7 @@ static int serve(struct db_dest *d)
 			/* every page is in: hash while the source hashes its own */
 			if (!err)
 				err = hash_ram(d, &d->dst_sum);
+			d->progress_at = db_now_ns();
 			break;
 		case DB_FR_END:
 			d->src_sum = m.end.sum;
@@ -501,6 +513,15 @@ int db_dest_serve(const struct db_run_config *cfg, int fd, struct db_result *res
 		return err;
 	}
 	d.conn_open = true;
+	d.progress_at = db_now_ns();
+	if (cfg->progress_timeout_ms) {
+		char why[160];
+
+		snprintf(why, sizeof(why),
+			 "the source made no progress for %.1f s: alive, but no pages, rounds, state or hashes came (--progress-timeout)",
+			 cfg->progress_timeout_ms / 1e3);
+		db_conn_set_deadline(&d.conn, 0, why);
+	}
 	db_conn_set_buffers(&d.conn, DB_CONN_BUFFER_BYTES, false, true);
 	err = serve(&d);
 	if (err) {

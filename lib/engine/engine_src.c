@@ -987,6 +987,22 @@ static void figures(struct db_source *s)
 }
 
 /* The guest keeps running on the source, untracked, and we show it. */
+/*
+ * The migration is over for the tracker: its figures are taken and it is
+ * released, so that the guest runs at full speed. Writers that go through
+ * the tracker (DB_TRK_ACCESS: a modelled MMU, KVM vCPUs) still need it to
+ * write at all: for them logging stops now and the detach waits until the
+ * workload has stopped (db_source_migrate).
+ */
+static void release_tracker(struct db_source *s)
+{
+	take_tracker_figures(s);
+	if (db_tracker_flags(s->trk) & DB_TRK_ACCESS)
+		db_tracker_stop(s->trk);
+	else
+		db_tracker_detach(s->trk);
+}
+
 static void keep_guest_running(struct db_source *s)
 {
 	struct dr_stats a, b;
@@ -1024,8 +1040,7 @@ static bool fail(struct db_source *s, int err)
 		told = !db_conn_send(&s->conn,
 				     s->cancelled && !s->end_sent ? DB_FR_CANCEL : DB_FR_ERROR,
 				     buf, db_enc_error(buf, (uint32_t)-err, res->error));
-	take_tracker_figures(s);
-	db_tracker_detach(s->trk);
+	release_tracker(s);
 	keep_guest_running(s);
 	return told;
 }
@@ -1071,8 +1086,7 @@ int db_source_migrate(struct db_source *s, int fd, bool same_clock,
 	if (err) {
 		told = fail(s, err);
 	} else {
-		take_tracker_figures(s);
-		db_tracker_detach(s->trk);
+		release_tracker(s);
 		/* RAM differs: the destination did not resume, so the source does */
 		if (!res->ram_equal)
 			keep_guest_running(s);
@@ -1082,6 +1096,7 @@ int db_source_migrate(struct db_source *s, int fd, bool same_clock,
 		dr_probe_get(s->wl, &s->probe);
 		dr_stop(s->wl);
 	}
+	db_tracker_detach(s->trk);
 	if (s->conn_open) {
 		res->bytes_total = db_conn_bytes_tx(&s->conn);
 		if (err && !told)

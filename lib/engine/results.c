@@ -145,6 +145,7 @@ static json_t *config_json(const struct db_result *res)
 	json_object_set_new(o, "seed", u64(c->seed));
 	json_object_set_new(o, "dest_tail_ms", u64(c->dest_tail_ms));
 	json_object_set_new(o, "peer_timeout_ms", u64(c->peer_timeout_ms));
+	json_object_set_new(o, "progress_timeout_ms", u64(c->progress_timeout_ms));
 	json_object_set_new(o, "stall_probe_us", u64(c->stall_probe_us));
 	return o;
 }
@@ -230,8 +231,8 @@ static json_t *summary_json(const struct db_result *res)
 	json_object_set_new(o, "aborted_at_ns",
 			    res->outcome >= DB_OUTCOME_ABORTED ? u64(res->aborted_at_ns) : json_null());
 	json_object_set_new(o, "guest_stall_ns", u64(res->guest_stall_ns));
-	json_object_set_new(o, "guest_stall_from", json_string(res->have_probe ?
-			    "probe" : "lateness"));
+	json_object_set_new(o, "guest_stall_from", json_string(res->vmm.on ? "console-ticks" :
+			    res->have_probe ? "probe" : "lateness"));
 	json_object_set_new(o, "guest_lateness_ns", u64(res->guest_lateness_ns));
 	json_object_set_new(o, "stall_probe", probe_json(res));
 	json_object_set_new(o, "bytes_total", u64(res->bytes_total));
@@ -350,6 +351,49 @@ static json_t *collectors_json(const struct db_result *res)
 	return o;
 }
 
+static json_t *vmm_json(const struct db_result *res)
+{
+	const struct db_vmm_result *v = &res->vmm;
+	json_t *o, *gpa;
+	uint32_t i;
+	char s[32];
+
+	if (!v->on)
+		return json_null();
+	o = json_object();
+	gpa = json_array();
+	for (i = 0; i < res->nfirst; i++) {
+		snprintf(s, sizeof(s), "0x%llx",
+			 (unsigned long long)res->first[i] * DB_PAGE_SIZE);
+		json_array_append_new(gpa, json_string(s));
+	}
+	json_object_set_new(o, "kind", json_string(v->kind));
+	json_object_set_new(o, "binary", json_string(v->binary));
+	json_object_set_new(o, "version", json_string(v->version));
+	json_object_set_new(o, "accel", json_string(v->accel));
+	json_object_set_new(o, "accel_note", v->accel_note[0] ? json_string(v->accel_note) : json_null());
+	json_object_set_new(o, "kernel", json_string(v->kernel));
+	json_object_set_new(o, "ram_read", json_string(v->ram_read));
+	json_object_set_new(o, "dirty_limit", json_string(v->dirty_limit));
+	json_object_set_new(o, "fault", v->fault[0] ? json_string(v->fault) : json_null());
+	json_object_set_new(o, "mismatched_first_gpa", gpa);
+	json_object_set_new(o, "boot_ns", u64(v->boot_ns));
+	json_object_set_new(o, "passes", u64(v->passes));
+	json_object_set_new(o, "qemu_downtime_ns", u64(v->qemu_downtime_ns));
+	json_object_set_new(o, "qemu_total_time_ns", u64(v->qemu_total_time_ns));
+	json_object_set_new(o, "qemu_setup_time_ns", u64(v->qemu_setup_time_ns));
+	json_object_set_new(o, "qemu_expected_downtime_ns", u64(v->qemu_expected_downtime_ns));
+	json_object_set_new(o, "hold_ns", u64(v->hold_ns));
+	json_object_set_new(o, "tick_interval_ns", u64(v->tick_interval_ns));
+	json_object_set_new(o, "ticks_src", u64(v->ticks_src));
+	json_object_set_new(o, "ticks_dst", u64(v->ticks_dst));
+	json_object_set_new(o, "switch_gap_ns", u64(v->switch_gap_ns));
+	json_object_set_new(o, "src_max_gap_ns", u64(v->src_max_gap_ns));
+	json_object_set_new(o, "lateness_guest_ns", u64(v->lateness_guest_ns));
+	json_object_set_new(o, "stats_lines", u64(v->stats_lines));
+	return o;
+}
+
 static json_t *result_json(const struct db_result *res)
 {
 	json_t *o = json_object(), *host = json_object(), *rounds = json_array();
@@ -381,6 +425,7 @@ static json_t *result_json(const struct db_result *res)
 	json_object_set_new(o, "workload", workload_json(res));
 	json_object_set_new(o, "model", model_json(res));
 	json_object_set_new(o, "collectors", collectors_json(res));
+	json_object_set_new(o, "vmm", vmm_json(res));
 	json_object_set_new(o, "clock", clk);
 	json_object_set_new(o, "rounds", rounds);
 	json_object_set_new(o, "error", res->error[0] ? json_string(res->error) : json_null());
@@ -453,6 +498,39 @@ void db_round_print(const struct db_round *r, FILE *f)
 	fflush(f);
 }
 
+/* What a real VMM's run adds to the summary, each figure with its clock. */
+static void vmm_summary(const struct db_result *res, FILE *f)
+{
+	const struct db_vmm_result *v = &res->vmm;
+	char a[32], b[32], c[32], d[32];
+	uint32_t i;
+
+	if (res->verified && !res->ram_equal && res->nfirst) {
+		fprintf(f, "  differing pages at guest-physical");
+		for (i = 0; i < res->nfirst; i++)
+			fprintf(f, " 0x%llx", (unsigned long long)res->first[i] * DB_PAGE_SIZE);
+		fputc('\n', f);
+	}
+	fprintf(f, "  %s %s (%s, %s): %llu passes, QEMU's downtime %s, setup %s, total %s\n",
+		v->kind, v->version, v->accel, v->binary,
+		(unsigned long long)v->passes,
+		db_fmt_ns(v->qemu_downtime_ns, a, sizeof(a)),
+		db_fmt_ns(v->qemu_setup_time_ns, b, sizeof(b)),
+		db_fmt_ns(v->qemu_total_time_ns, c, sizeof(c)));
+	if (v->ticks_dst)
+		fprintf(f, "  guest stall %s on the host clock (console ticks every %s: last on the source to first on the destination %s, less %s held for verification)\n",
+			db_fmt_ns(res->guest_stall_ns, a, sizeof(a)),
+			db_fmt_ns(v->tick_interval_ns, b, sizeof(b)),
+			db_fmt_ns(v->switch_gap_ns, c, sizeof(c)),
+			db_fmt_ns(v->hold_ns, d, sizeof(d)));
+	if (v->stats_lines)
+		fprintf(f, "  dirtyram's longest period lateness %s on the guest clock (stopped while the guest is paused)\n",
+			db_fmt_ns(v->lateness_guest_ns, a, sizeof(a)));
+	fprintf(f, "  dirty-limit: %s\n", v->dirty_limit);
+	if (v->fault[0])
+		fprintf(f, "  test hook applied: --vmm-fault %s\n", v->fault);
+}
+
 void db_result_print_summary(const struct db_result *res, FILE *f)
 {
 	char a[32], b[32], c[32], d[40];
@@ -473,6 +551,8 @@ void db_result_print_summary(const struct db_result *res, FILE *f)
 				(unsigned long long)(res->nfirst ? res->first[0] : 0));
 		fputc('\n', f);
 	}
+	if (res->vmm.on)
+		vmm_summary(res, f);
 	fprintf(f, "  %u rounds, %s (%s), %s sent at %.0f Mbit/s\n", res->rounds,
 		res->converged ? "converged" : "not converged", res->stop_reason,
 		db_fmt_bytes(res->bytes_total, a, sizeof(a)),
@@ -523,7 +603,9 @@ void db_result_print_summary(const struct db_result *res, FILE *f)
 		fprintf(f, "  collectors: %s\n", res->collectors_error);
 	if (res->error[0])
 		fprintf(f, "  error: %s\n", res->error);
-	if (res->guest_running_on_source && res->role == DB_ROLE_SRC)
+	if (res->guest_running_on_source && res->vmm.on)
+		fprintf(f, "  the guest kept running on the source QEMU\n");
+	else if (res->guest_running_on_source && res->role == DB_ROLE_SRC)
 		fprintf(f, "  the guest kept running on the source (%llu pages written since)\n",
 			(unsigned long long)res->pages_written_after_abort);
 }

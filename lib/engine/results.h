@@ -47,6 +47,36 @@ struct db_round {
 	uint64_t dirty_limit_pps;	/* guest dirty-rate cap, 0: none */
 };
 
+/*
+ * A run whose system under test is a real VMM (--vmm; vmm/qemu): what
+ * only it reports. Clocks: host CLOCK_MONOTONIC unless a name says guest.
+ */
+struct db_vmm_result {
+	bool on;
+	char kind[16];			/* "qemu" */
+	char binary[512];
+	char version[64];		/* "7.2.22" */
+	char accel[16];			/* "kvm", "tcg" */
+	char accel_note[384];		/* why not the one asked for, "" */
+	char kernel[256];		/* the guest kernel image */
+	char ram_read[48];		/* how RAM was read for the comparison */
+	char dirty_limit[256];		/* "off", "on at N MB/s", or why not */
+	char fault[64];			/* the test hook applied, "" */
+	uint64_t boot_ns;		/* cont of the source to the guest ready */
+	uint64_t passes;		/* QEMU dirty-sync-count at the end */
+	uint64_t qemu_downtime_ns;	/* QEMU's own figures (query-migrate) */
+	uint64_t qemu_total_time_ns;
+	uint64_t qemu_setup_time_ns;
+	uint64_t qemu_expected_downtime_ns;
+	uint64_t hold_ns;		/* destination loaded to cont: verification */
+	uint64_t tick_interval_ns;	/* the guest's console tick */
+	uint64_t ticks_src, ticks_dst;
+	uint64_t switch_gap_ns;		/* last source tick to first destination tick */
+	uint64_t src_max_gap_ns;	/* longest tick gap on the source before it */
+	uint64_t lateness_guest_ns;	/* dirtyram --stats, on the guest clock */
+	uint64_t stats_lines;
+};
+
 struct db_result {
 	struct db_run_config cfg;
 	enum db_role role;
@@ -122,6 +152,8 @@ struct db_result {
 	bool have_collectors;		/* samples.csv was written */
 	struct db_sampler_cost collectors;
 	char collectors_error[256];	/* samples.csv could not be written */
+
+	struct db_vmm_result vmm;
 
 	struct db_round *r;
 	size_t nr, cap;

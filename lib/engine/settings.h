@@ -24,6 +24,7 @@ enum db_on_timeout { DB_ON_TIMEOUT_FORCE, DB_ON_TIMEOUT_CANCEL };
 enum db_link { DB_LINK_LOOPBACK, DB_LINK_NETNS };
 enum db_fill { DB_FILL_RANDOM, DB_FILL_ZERO };
 enum db_dirty_limit { DB_DIRTY_LIMIT_OFF, DB_DIRTY_LIMIT_AUTO, DB_DIRTY_LIMIT_RATE };
+enum db_vmm_accel { DB_VMM_ACCEL_AUTO, DB_VMM_ACCEL_KVM, DB_VMM_ACCEL_TCG };
 
 struct db_run_config {
 	char tracker[96];
@@ -51,6 +52,7 @@ struct db_run_config {
 	uint64_t warmup_ms;
 	uint64_t stall_probe_us;	/* 0: off */
 	uint64_t peer_timeout_ms;
+	uint64_t progress_timeout_ms;	/* dest: a source alive but not moving on */
 	uint64_t chunk_pages;
 	uint64_t sample_ms;		/* collectors' interval, 0 = off */
 	char listen[128];		/* dest */
@@ -61,6 +63,11 @@ struct db_run_config {
 	bool progress;
 	bool quiet;
 	char scenario[128];
+	char vmm[512];			/* "": the engines; "qemu[:PATH]" */
+	char vmm_kernel[512];		/* "": the newest /boot/vmlinuz-* */
+	int vmm_accel;			/* enum db_vmm_accel */
+	char vmm_fault[64];		/* test hook, "" */
+	uint64_t vmm_boot_timeout_ms;
 	double lambda;			/* model-check */
 };
 

@@ -298,11 +298,13 @@ static json_t *scenario_json(const struct db_scenario *s)
 {
 	json_t *j = json_object();
 	json_t *cfg = json_object();
+	char sut[DB_TVAL_MAX];
 	int k;
 
 	json_object_set_new(j, "name", json_string(s->name));
 	json_object_set_new(j, "group", json_string(s->group));
-	json_object_set_new(j, "tracker", json_string(s->value[DB_TK_TRACKER]));
+	json_object_set_new(j, "tracker",
+			    json_string(db_scenario_sut(s, sut, sizeof(sut))));
 	json_object_set_new(j, "rate", json_string(s->rate_label));
 	json_object_set_new(j, "rate_pps", json_real(s->rate_pps));
 	json_object_set_new(j, "copies", json_integer(s->copies));

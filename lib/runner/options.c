@@ -12,6 +12,7 @@
 #include "base/files.h"
 #include "runner/options.h"
 #include "wire/transport.h"
+#include "../vmm/qemu/qemu.h"
 
 #define OFF(f) offsetof(struct db_run_config, f)
 #define STR(f) OFF(f), sizeof(((struct db_run_config *)0)->f)
@@ -111,6 +112,13 @@ static const struct db_option options[] = {
 	  600000, NULL, ALL_SRC | DB_OPT_DEST,
 	  "A peer silent for this many milliseconds is lost (heartbeats flow "
 	  "every eighth of it): the migration aborts with exit status 4." },
+	{ "progress-timeout", "MS", DB_T_MS, OFF(progress_timeout_ms), 0, "60000",
+	  100, 3600000, NULL, ALL_SRC | DB_OPT_DEST,
+	  "The destination gives up on a source that stays alive but moves "
+	  "nothing on for this many milliseconds: no page batch, round, state "
+	  "or hashes completed (a peer trickling its frames, or sending only "
+	  "PINGs); exit status 4. It must exceed what one page batch (1 MiB) "
+	  "takes on the link." },
 	{ "dest-tail-ms", "MS", DB_T_MS, OFF(dest_tail_ms), 0, "200", 0, 600000,
 	  NULL, ALL_SRC,
 	  "How long the destination runs the resumed workload before reporting "
@@ -147,6 +155,37 @@ static const struct db_option options[] = {
 	  "result.json (collectors). 0 turns them off." },
 	{ "scenario", "NAME", DB_T_STR, STR(scenario), "", 0, 0, NULL, ALL_SRC,
 	  "Scenario name recorded in result.json (targets set it)." },
+	{ "vmm", "qemu[:PATH]", DB_T_STR, STR(vmm), "", 0, 0, NULL,
+	  DB_OPT_RUN | DB_OPT_TARGET,
+	  "Migrate a real VMM's guest instead of the engines' RAM: qemu runs "
+	  "qemu-system-x86_64 from PATH (qemu:PATH that binary) twice, a source "
+	  "booting Debian's kernel with an initramfs of busybox and dirtyram-static "
+	  "copies (--workload: pages, dirty, period, pattern, threads = copies) "
+	  "and a destination waiting with -incoming, both driven over QMP: "
+	  "--bandwidth is QEMU's max-bandwidth, --downtime-limit its "
+	  "downtime-limit, --dirty-limit its dirty-limit where it has one. Both "
+	  "guests' RAM is compared page by page before the destination runs "
+	  "(docs/qemu.md). --tracker, --backing and --fill do not apply; "
+	  "--stop must be downtime." },
+	{ "vmm-kernel", "FILE", DB_T_STR, STR(vmm_kernel), "", 0, 0, NULL,
+	  DB_OPT_RUN,
+	  "With --vmm: the guest's kernel image (default: the newest "
+	  "/boot/vmlinuz-*)." },
+	{ "vmm-accel", "KIND", DB_T_CHOICE, OFF(vmm_accel), 0, "auto", 0, 0,
+	  "auto|kvm|tcg", DB_OPT_RUN | DB_OPT_TARGET,
+	  "With --vmm: kvm, tcg (emulation), or auto: kvm where /dev/kvm "
+	  "opens and creates a VM, and tcg if that KVM does not boot the "
+	  "guest within 30 s (result.json says why: vmm.accel_note)." },
+	{ "vmm-boot-timeout", "S", DB_T_SECONDS, OFF(vmm_boot_timeout_ms), 0,
+	  "180", 1, 3600000, NULL, DB_OPT_RUN,
+	  "With --vmm: how long the guest may take to boot and start its "
+	  "dirtyram copies." },
+	{ "vmm-fault", "HOOK", DB_T_STR, STR(vmm_fault), "", 0, 0, NULL,
+	  DB_OPT_RUN,
+	  "Test hook with --vmm: corrupt-dest[:N] changes one byte in each of "
+	  "N pages (default 3) of the destination's guest RAM after the "
+	  "migration and before the comparison, through its memory backend "
+	  "file, so the validation must fail (exit 1) and list those pages." },
 	{ "lambda", "X", DB_T_DOUBLE, OFF(lambda), 0, "0.5", 0, 0, NULL,
 	  DB_OPT_MODEL,
 	  "Dirty rate / bandwidth of the model check's sequential workload." },
@@ -474,6 +513,11 @@ int db_run_config_check(struct db_run_config *c, unsigned cmd)
 				(unsigned long long)c->ram_bytes);
 	if (c->ram_bytes > (1ull << 40))
 		return db_error(-EINVAL, "option --ram: more than 1 TiB");
+	if (c->vmm[0]) {
+		err = db_qemu_check_config(c);
+		if (err)
+			return err;
+	}
 	npages = c->ram_bytes / DB_PAGE_SIZE;
 	if (c->workload_on) {
 		if (c->dr.copies > npages)

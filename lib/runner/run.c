@@ -22,6 +22,7 @@
 #include "runner/options.h"
 #include "wire/transport.h"
 #include "../collectors/sampler.h"
+#include "../vmm/qemu/qemu.h"
 
 #define SPAWN_TIMEOUT_MS 15000
 #define CONNECT_TIMEOUT_NS (10000000000ull)
@@ -83,8 +84,8 @@ static int read_port(int fd, pid_t pid, uint16_t *port)
 static int spawn_dest(const struct db_run_config *cfg, const char *self,
 		      const struct db_netns *ns, pid_t *pid, uint16_t *port)
 {
-	char listen[64], fdarg[16], timeout[32], probe[32];
-	const char *argv[20];
+	char listen[64], fdarg[16], timeout[32], probe[32], progress[32];
+	const char *argv[22];
 	int pfd[2], n = 0, err;
 
 	if (pipe2(pfd, O_CLOEXEC))
@@ -94,6 +95,8 @@ static int spawn_dest(const struct db_run_config *cfg, const char *self,
 	snprintf(timeout, sizeof(timeout), "%llu",
 		 (unsigned long long)cfg->peer_timeout_ms);
 	snprintf(probe, sizeof(probe), "%llu", (unsigned long long)cfg->stall_probe_us);
+	snprintf(progress, sizeof(progress), "%llu",
+		 (unsigned long long)cfg->progress_timeout_ms);
 	if (ns) {
 		argv[n++] = "ip";
 		argv[n++] = "netns";
@@ -108,6 +111,8 @@ static int spawn_dest(const struct db_run_config *cfg, const char *self,
 	argv[n++] = fdarg;
 	argv[n++] = "--peer-timeout";
 	argv[n++] = timeout;
+	argv[n++] = "--progress-timeout";
+	argv[n++] = progress;
 	argv[n++] = "--stall-probe";
 	argv[n++] = probe;
 	argv[n++] = "--quiet";
@@ -214,6 +219,8 @@ static void collectors_stop(struct db_sampler *s, struct db_result *res)
 int db_run_local(const struct db_run_config *cfg, const char *self_exe,
 		 struct db_result *res)
 {
+	if (cfg->vmm[0])
+		return db_qemu_run(cfg, self_exe, res);
 	struct db_source *src = NULL;
 	struct db_sampler *smp = NULL;
 	struct db_netns ns;

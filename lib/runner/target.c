@@ -74,6 +74,14 @@ static int check_num(const char *in, char *canon, size_t len, uint64_t min,
 	return 0;
 }
 
+static int check_vmm(const char *in, char *canon, size_t len)
+{
+	if ((strcmp(in, "qemu") && strncmp(in, "qemu:", 5)) || !strcmp(in, "qemu:") ||
+	    strpbrk(in, " \t,"))
+		return db_error(-EINVAL, "'%s' is not qemu or qemu:PATH", in);
+	return put(canon, len, in);
+}
+
 static int check_copies(const char *in, char *canon, size_t len)
 {
 	return check_num(in, canon, len, 1, 256);
@@ -298,6 +306,10 @@ static const struct db_target_key keys[DB_TK_COUNT] = {
 		"workload seed", check_seed },
 	[DB_TK_SAMPLE_MS] = { "sample_ms", "--sample-ms", "s", "MS",
 		"collectors' sampling interval (0: none)", check_sample_ms },
+	[DB_TK_VMM] = { "vmm", "--vmm", "", "qemu | qemu:PATH",
+		"a real VMM migrates its guest instead of the engines "
+		"(vmm/qemu); several side by side take the tracker column",
+		check_vmm },
 	[DB_TK_RATE] = { "rate", NULL, "",
 		"idle | DIRTYxPERIOD_MS | 'TOTAL DIRTY PERIOD_MS'",
 		"dirtyram rate(s); --workload pages=TOTAL,dirty=DIRTY,period=MS",
@@ -763,6 +775,45 @@ static void resolve(struct expander *x, struct db_scenario *s)
 	}
 }
 
+const char *db_scenario_sut(const struct db_scenario *s, char *buf, size_t len)
+{
+	const char *v = s->value[DB_TK_VMM], *end, *beg;
+
+	if (!v[0])
+		return s->value[DB_TK_TRACKER];
+	if (strncmp(v, "qemu:", 5)) {
+		snprintf(buf, len, "%s", v);
+		return buf;
+	}
+	/* qemu:/var/cache/dirtybench/qemu-backports/qemu-system-x86_64 */
+	end = strrchr(v, '/');
+	if (!end) {
+		snprintf(buf, len, "qemu-%s", v + 5);
+		return buf;
+	}
+	for (beg = end; beg > v + 5 && beg[-1] != '/'; beg--)
+		;
+	if (end - beg == 3 && !strncmp(beg, "bin", 3))
+		snprintf(buf, len, "qemu-%s", end + 1);
+	else
+		snprintf(buf, len, "%s%.*s", strncmp(beg, "qemu", 4) ? "qemu-" : "",
+			 (int)(end - beg), beg);
+	return buf;
+}
+
+/* A VMM that is not installed here: the scenario is skipped, and why. */
+static void vmm_skip(struct db_scenario *s)
+{
+	const char *v = s->value[DB_TK_VMM];
+	const char *bin = !strcmp(v, "qemu") ? "qemu-system-x86_64" : v + 5;
+
+	if (!v[0] || s->skip[0] || db_in_path(bin))
+		return;
+	snprintf(s->skip, sizeof(s->skip), "%.120s is not installed here (make deps, "
+		 "as root, installs Debian's QEMU and unpacks bookworm-backports' QEMU)",
+		 bin);
+}
+
 static int add_scenario(struct expander *x, const struct db_scenario *s)
 {
 	struct db_target *t = x->t;
@@ -824,6 +875,7 @@ static int expand_matrix(struct expander *x, const struct section *m,
 		s.repetitions = reps;
 		s.timeout_s = timeout;
 		resolve(x, &s);
+		vmm_skip(&s);
 		rate_label(&s, s.rate_label, sizeof(s.rate_label));
 
 		append_seg(s.group, sizeof(s.group), x->t->name);
@@ -831,7 +883,7 @@ static int expand_matrix(struct expander *x, const struct section *m,
 			append_seg(s.group, sizeof(s.group), m->name);
 		for (k = 0; k < DB_TK_COUNT; k++) {
 			if (k == DB_TK_TRACKER || k == DB_TK_RATE ||
-			    ax[k].n < 2)
+			    k == DB_TK_VMM || ax[k].n < 2)
 				continue;
 			sanitize(label, sizeof(label), s.value[k]);
 			snprintf(seg, sizeof(seg), "%s%s", keys[k].label,
@@ -840,7 +892,7 @@ static int expand_matrix(struct expander *x, const struct section *m,
 			append_seg(s.group, sizeof(s.group), label);
 		}
 		snprintf(s.name, sizeof(s.name), "%s", s.group);
-		sanitize(label, sizeof(label), s.value[DB_TK_TRACKER]);
+		sanitize(label, sizeof(label), db_scenario_sut(&s, seg, sizeof(seg)));
 		append_seg(s.name, sizeof(s.name), label);
 		append_seg(s.name, sizeof(s.name), s.rate_label);
 		err = add_scenario(x, &s);

@@ -39,6 +39,7 @@ enum db_tkey {
 	DB_TK_DIRTY_LIMIT,
 	DB_TK_SEED,
 	DB_TK_SAMPLE_MS,
+	DB_TK_VMM,		/* a real VMM: the tracker column's name */
 	DB_TK_RATE,		/* last: pages, dirty, period */
 	DB_TK_COUNT
 };
@@ -115,6 +116,12 @@ extern const char db_target_host_ini[];
 char **db_scenario_argv(const struct db_scenario *s, const char *bin,
 			const char *out_dir);
 void db_argv_free(char **argv);
+
+/*
+ * What a scenario migrates, for names and the tracker column: "qemu" or
+ * the directory of a qemu:PATH binary ("qemu-backports"), else the tracker.
+ */
+const char *db_scenario_sut(const struct db_scenario *s, char *buf, size_t len);
 
 /* Write the key table as help text (for `dirtybench bench --help`). */
 void db_target_keys_help(FILE *f);

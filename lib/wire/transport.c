@@ -289,6 +289,21 @@ static struct iovec *iov_advance(struct iovec *iov, int *cnt, size_t n)
  * 0, 1 on a clean end of stream before the first byte (at_start only),
  * or -errno with a sentence.
  */
+static int past_deadline(struct db_conn *c)
+{
+	if (c->deadline_ns && db_now_ns() > c->deadline_ns)
+		return db_error(-ETIMEDOUT, "%s", c->deadline_why);
+	return 0;
+}
+
+void db_conn_set_deadline(struct db_conn *c, uint64_t deadline_ns,
+			  const char *why)
+{
+	c->deadline_ns = deadline_ns;
+	if (why)
+		snprintf(c->deadline_why, sizeof(c->deadline_why), "%s", why);
+}
+
 static int rx_readv(struct db_conn *c, struct iovec *iov, int cnt, bool at_start,
 		    const char *what)
 {
@@ -311,6 +326,8 @@ static int rx_readv(struct db_conn *c, struct iovec *iov, int cnt, bool at_start
 			iov = iov_advance(iov, &cnt, (size_t)n);
 			add(&c->bytes_rx, (uint64_t)n);
 			st(&c->last_rx_ns, db_now_ns());
+			if (off < len && past_deadline(c))
+				return -ETIMEDOUT;
 			continue;
 		}
 		if (n == 0) {
@@ -329,6 +346,8 @@ static int rx_readv(struct db_conn *c, struct iovec *iov, int cnt, bool at_start
 			return db_error(-ETIMEDOUT,
 					"nothing heard from the %s for %.1f s (peer or link lost)",
 					peer_name(c), c->timeout_ns / 1e9);
+		if (past_deadline(c))
+			return -ETIMEDOUT;
 	}
 	return 0;
 }
@@ -690,6 +709,8 @@ static int wait_readable(struct db_conn *c, uint64_t dl)
 			return fail_here(c, db_error(-ETIMEDOUT,
 						     "nothing heard from the %s for %.1f s (peer or link lost)",
 						     peer_name(c), c->timeout_ns / 1e9));
+		if (past_deadline(c))
+			return fail_here(c, -ETIMEDOUT);
 		if (now >= dl)
 			return -EAGAIN;
 	}

@@ -97,6 +97,9 @@ struct db_conn {
 	bool inline_rx;
 	uint16_t direct_type;		/* its payload is left to the caller */
 	uint32_t rx_pending;		/* payload bytes the caller still owes */
+	/* inline receive: give up past this time (0: never), saying why */
+	uint64_t deadline_ns;
+	char deadline_why[160];
 };
 
 /*
@@ -131,6 +134,16 @@ int db_conn_readv(struct db_conn *c, struct iovec *iov, int iovcnt);
  */
 #define DB_CONN_BUFFER_BYTES (4 << 20)
 void db_conn_set_buffers(struct db_conn *c, int bytes, bool send, bool recv);
+/*
+ * Inline connections: every receive (a frame header, a payload, or the
+ * wait for one) fails with -ETIMEDOUT and the sentence 'why' once the
+ * clock passes deadline_ns (CLOCK_MONOTONIC; 0: no deadline; why NULL:
+ * the sentence set before). A peer that
+ * stays alive but trickles its frames is caught this way, which the
+ * silence timeout alone cannot do.
+ */
+void db_conn_set_deadline(struct db_conn *c, uint64_t deadline_ns,
+			  const char *why);
 /* Pace every following byte at rate bytes/s (0: unlimited). */
 void db_conn_set_rate(struct db_conn *c, uint64_t rate_bytes_per_s);
 /* Send one frame whose payload is the concatenation of iov. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "aseq.h"
+#include "dirtybench/common.h"
 
 void aseq_free(struct aseq *s)
 {
@@ -54,6 +55,7 @@ static int push_acc(struct aseq *s, size_t *cap, uint32_t page, bool w,
 	return 0;
 }
 
+static int perr(char *err, size_t errlen, unsigned line, const char *fmt, ...) DB_PRINTF(4, 5);
 static int perr(char *err, size_t errlen, unsigned line, const char *fmt, ...)
 {
 	va_list ap;

@@ -16,14 +16,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "kvm.h"
+#include "dirtybench/common.h"
+#include "ram/kvm_vm.h"
 
 #define MAX_VCPUS 8
 #define STAMP_TAG (0x4b44ULL << 48)
 #define PARAM_OFF 0x8000UL	/* parameter blocks in the code slot */
+#define CODE_SIZE (64UL << 10)
+
+enum kd_backing { KD_ANON, KD_THP, KD_HUGETLB };
 
 extern const uint8_t kvmdirty_guest_code[], kvmdirty_guest_code_end[];
 
@@ -36,6 +41,12 @@ struct opts {
 	unsigned long pages, drop;
 	double period_ms;
 	unsigned timeout;
+};
+
+struct ram {
+	void *map;
+	uint8_t *base;
+	size_t size;
 };
 
 struct params {
@@ -155,34 +166,6 @@ bad:
 	return -EINVAL;
 }
 
-/*
- * A field of /proc/meminfo in kB, -1 when absent. The per-CPU counters are
- * folded first (vm.stat_refresh, root): otherwise they lag by up to a
- * threshold per CPU, more than the page tables of a small VM.
- */
-static long meminfo_kb(const char *field)
-{
-	char line[256];
-	size_t n = strlen(field);
-	long v = -1;
-	FILE *f = fopen("/proc/sys/vm/stat_refresh", "w");
-
-	if (f) {
-		fputs("1\n", f);
-		fclose(f);
-	}
-	f = fopen("/proc/meminfo", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, field, n) && line[n] == ':') {
-			v = strtol(line + n + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return v;
-}
-
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -191,7 +174,7 @@ static void *vcpu_thread(void *arg)
 
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	for (i = 0; i < v->periods; i++) {
-		v->err = kd_vcpu_period(&v->k, &v->writes);
+		v->err = kd_vcpu_run(&v->k, &v->writes);
 		if (v->err)
 			break;
 		if (v->period_ms > 0) {
@@ -262,6 +245,33 @@ static int64_t stat_delta(const struct kd_stats *a, const struct kd_stats *b,
 	return 0;
 }
 
+/*
+ * Guest RAM, 2 MiB aligned as its IPA is, so that stage 2 can map blocks,
+ * and populated first: THP then has its huge pages. -ENOMEM for hugetlb
+ * without reserved pages: a missing resource, not a failure.
+ */
+static int map_ram(struct ram *r, size_t size, enum kd_backing b)
+{
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	size_t i;
+
+	r->size = b == KD_HUGETLB ? size : size + KD_BLOCK;
+	r->map = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
+		      b == KD_HUGETLB ? flags | MAP_HUGETLB : flags, -1, 0);
+	if (r->map == MAP_FAILED) {
+		r->map = NULL;
+		return b == KD_HUGETLB ? -ENOMEM :
+			db_error_errno(-errno, "mmap %zu bytes of guest RAM", size);
+	}
+	r->base = (uint8_t *)(((uintptr_t)r->map + KD_BLOCK - 1) & ~(KD_BLOCK - 1));
+	if (b != KD_HUGETLB &&
+	    madvise(r->base, size, b == KD_THP ? MADV_HUGEPAGE : MADV_NOHUGEPAGE))
+		return db_error_errno(-errno, "madvise guest RAM");
+	for (i = 0; i < size; i += KD_PAGE)
+		r->base[i] = 0;
+	return 0;
+}
+
 static int result(const struct opts *o, const char *name, const char *verdict,
 		  const char *detail, int rc)
 {
@@ -276,6 +286,7 @@ int main(int argc, char **argv)
 	struct vcpu v[MAX_VCPUS];
 	struct opts o;
 	struct kd_vm vm;
+	struct ram ram = { 0 };
 	char name[96], detail[512], why[256];
 	uint64_t *bitmap, *check;
 	size_t per, words, i;
@@ -301,7 +312,7 @@ int main(int argc, char **argv)
 
 	err = kd_vm_open(&vm);
 	if (err) {
-		snprintf(why, sizeof(why), "no KVM here: %s", strerror(-err));
+		snprintf(why, sizeof(why), "no KVM here: %s", db_strerror());
 		return result(&o, name, err == -ENOENT || err == -ENODEV ?
 			      "SKIP" : "FAIL", why, err == -ENOENT || err == -ENODEV ? 3 : 1);
 	}
@@ -311,17 +322,21 @@ int main(int argc, char **argv)
 			return result(&o, name, "SKIP",
 				      "eager splitting: no 2 MiB block size in KVM_CAP_ARM_SUPPORTED_BLOCK_SIZES", 3);
 		if (kd_vm_eager(&vm, KD_BLOCK))
-			return result(&o, name, "FAIL", "KVM_CAP_ARM_EAGER_SPLIT_CHUNK_SIZE refused", 1);
+			return result(&o, name, "FAIL", db_strerror(), 1);
 	}
 	if (o.manual && kd_vm_manual_protect(&vm))
-		return result(&o, name, "FAIL", "KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 refused", 1);
-	thp = meminfo_kb("AnonHugePages");
-	err = kd_vm_memory(&vm, o.ram_mib << 20, o.backing);
+		return result(&o, name, "FAIL", db_strerror(), 1);
+	thp = kd_meminfo_kb("AnonHugePages");
+	err = map_ram(&ram, o.ram_mib << 20, o.backing);
+	if (!err)
+		err = kd_vm_code(&vm, CODE_SIZE);
+	if (!err)
+		err = kd_vm_ram(&vm, ram.base, o.ram_mib << 20);
 	if (err == -ENOMEM && o.backing == KD_HUGETLB)
 		return result(&o, name, "SKIP", "no 2 MiB hugetlb pages reserved (vm.nr_hugepages)", 3);
 	if (err)
-		return result(&o, name, "FAIL", "guest RAM memslot refused", 1);
-	thp = thp >= 0 ? meminfo_kb("AnonHugePages") - thp : -1;
+		return result(&o, name, "FAIL", db_strerror(), 1);
+	thp = thp >= 0 ? kd_meminfo_kb("AnonHugePages") - thp : -1;
 
 	memcpy(vm.code, kvmdirty_guest_code,
 	       (size_t)(kvmdirty_guest_code_end - kvmdirty_guest_code));
@@ -335,7 +350,7 @@ int main(int argc, char **argv)
 
 		v[r].p = (struct params *)((uint8_t *)vm.code + PARAM_OFF) + r;
 		if (kd_vcpu_create(&vm, &v[r].k, r, x, KD_CODE_IPA))
-			return result(&o, name, "FAIL", "vCPU setup refused", 1);
+			return result(&o, name, "FAIL", db_strerror(), 1);
 	}
 
 	/* Every page once, logging off: stage 2 maps blocks where it can. */
@@ -344,7 +359,7 @@ int main(int argc, char **argv)
 		return result(&o, name, "FAIL", "the guest did not run", 1);
 	run_ms = now_ms() - t;
 	printf("# kvm %s populate: %zu pages by %d vCPUs in %.1f ms, THP %+ld kB, stage-2 page tables %ld kB\n",
-	       name, per * o.vcpus, o.vcpus, run_ms, thp, meminfo_kb("SecPageTables"));
+	       name, per * o.vcpus, o.vcpus, run_ms, thp, kd_meminfo_kb("SecPageTables"));
 
 	words = (vm.npages + 63) / 64;
 	bitmap = calloc(words, sizeof(*bitmap));
@@ -353,12 +368,12 @@ int main(int argc, char **argv)
 		return result(&o, name, "FAIL", "out of memory", 1);
 	kd_stats_read(vm.fd, &vm_a);
 	kd_stats_read(v[0].k.fd, &vc_a);
-	pt0 = meminfo_kb("SecPageTables");
+	pt0 = kd_meminfo_kb("SecPageTables");
 	t = now_ms();
 	if (kd_vm_log(&vm, true))
-		return result(&o, name, "FAIL", "enabling dirty logging refused", 1);
+		return result(&o, name, "FAIL", db_strerror(), 1);
 	enable_ms = now_ms() - t;
-	pt1 = meminfo_kb("SecPageTables");
+	pt1 = kd_meminfo_kb("SecPageTables");
 
 	for (r = 1; r <= o.rounds; r++) {
 		unsigned long long w = 0, d = 0, m = 0, e = 0, dropped = 0;
@@ -373,13 +388,13 @@ int main(int argc, char **argv)
 		wall_ms += run_ms;
 		t = now_ms();
 		if (kd_vm_get_log(&vm, bitmap))
-			return result(&o, name, "FAIL", "KVM_GET_DIRTY_LOG refused", 1);
+			return result(&o, name, "FAIL", db_strerror(), 1);
 		g = (now_ms() - t) * 1e3;
 		memcpy(check, bitmap, words * sizeof(*check));
 		if (o.manual) {
 			t = now_ms();
-			if (kd_vm_clear_log(&vm, bitmap))
-				return result(&o, name, "FAIL", "KVM_CLEAR_DIRTY_LOG refused", 1);
+			if (kd_vm_clear_log(&vm, 0, vm.npages, bitmap))
+				return result(&o, name, "FAIL", db_strerror(), 1);
 			c = (now_ms() - t) * 1e3;
 		}
 		for (i = 0; i < vm.npages; i++) {
@@ -409,7 +424,7 @@ int main(int argc, char **argv)
 		get_us += g;
 		clear_us += c;
 	}
-	pt2 = meminfo_kb("SecPageTables");
+	pt2 = kd_meminfo_kb("SecPageTables");
 	kd_stats_read(vm.fd, &vm_b);
 	kd_stats_read(v[0].k.fd, &vc_b);
 	print_stats(&o, name, "vm", &vm_a, &vm_b);
@@ -438,6 +453,8 @@ int main(int argc, char **argv)
 	for (r = 0; r < o.vcpus; r++)
 		kd_vcpu_close(&vm, &v[r].k);
 	kd_vm_close(&vm);
+	if (ram.map)
+		munmap(ram.map, ram.size);
 	kd_stats_free(&vm_a);
 	kd_stats_free(&vm_b);
 	kd_stats_free(&vc_a);

@@ -623,7 +623,13 @@ int dr_create(struct dr_workload **out, const struct dr_config *cfg,
 	w->ram_pages = ram_pages;
 	if (acc)
 		w->acc = *acc;
-	w->hot_pages = (uint64_t)((double)cfg->total_pages * cfg->hot_fraction);
+	/*
+	 * Only a hot set has a fraction (checked to lie in (0, 1]); any other
+	 * pattern may carry whatever a peer sent in the field.
+	 */
+	w->hot_pages = cfg->pattern == DR_PATTERN_HOTSET ?
+		       (uint64_t)((double)cfg->total_pages * cfg->hot_fraction) :
+		       cfg->total_pages;
 	if (w->hot_pages == 0)
 		w->hot_pages = 1;
 	w->v = calloc(cfg->copies, sizeof(*w->v));

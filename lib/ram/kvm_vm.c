@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The KVM ioctls of the arm64 VMM. */
+/* KVM VMs for arm64 guests: memslots, dirty log, vCPUs, statistics. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -8,19 +8,58 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <unistd.h>
+#include <linux/kvm.h>
 
-#include "kvm.h"
+#include "dirtybench/common.h"
+#include "kvm_vm.h"
 
-#define CORE_REG(field) (KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | \
-			 (offsetof(struct kvm_regs, field) / sizeof(uint32_t)))
+/* Newer than the build's kernel headers may be. */
+#ifndef KVM_CAP_ARM_EAGER_SPLIT_CHUNK_SIZE
+#define KVM_CAP_ARM_EAGER_SPLIT_CHUNK_SIZE 228
+#endif
+#ifndef KVM_CAP_ARM_SUPPORTED_BLOCK_SIZES
+#define KVM_CAP_ARM_SUPPORTED_BLOCK_SIZES 229
+#endif
 
 static int fail(const char *what)
 {
-	int err = errno ? errno : EIO;
+	return db_error_errno(-(errno ? errno : EIO), "KVM: %s", what);
+}
 
-	fprintf(stderr, "kvmdirty: %s: %s\n", what, strerror(err));
-	return -err;
+int kd_probe(bool eager, char *why, size_t len)
+{
+#if defined(__aarch64__)
+	struct kd_vm vm;
+	long blocks;
+	int err;
+
+	err = kd_vm_open(&vm);
+	if (!err)
+		err = kd_vm_manual_protect(&vm);
+	if (!err && eager) {
+		blocks = kd_vm_block_sizes(&vm);
+		if (blocks <= 0 || !(blocks & (long)KD_BLOCK))
+			err = db_error(-ENOTSUP,
+				       "KVM offers no 2 MiB eager split chunk (KVM_CAP_ARM_SUPPORTED_BLOCK_SIZES %#lx; Linux 6.6 or later)",
+				       blocks);
+		else
+			err = kd_vm_eager(&vm, KD_BLOCK);
+	}
+	if (err)
+		snprintf(why, len, "%s", db_strerror());
+	kd_vm_close(&vm);
+	return err;
+#else
+	struct utsname u;
+
+	uname(&u);
+	snprintf(why, len,
+		 "KVM guests here run arm64 code, and this host is %s (the arm64 test bed runs them: make check-kvm)",
+		 u.machine);
+	return -ENOTSUP;
+#endif
 }
 
 int kd_vm_open(struct kd_vm *vm)
@@ -47,7 +86,6 @@ long kd_vm_block_sizes(struct kd_vm *vm)
 		     KVM_CAP_ARM_SUPPORTED_BLOCK_SIZES);
 }
 
-/* Eager splitting: before any memslot exists, as KVM requires. */
 int kd_vm_eager(struct kd_vm *vm, uint64_t chunk)
 {
 	struct kvm_enable_cap cap = {
@@ -61,8 +99,8 @@ int kd_vm_eager(struct kd_vm *vm, uint64_t chunk)
 }
 
 /*
- * Manual protect without "initially set": enabling logging write-protects
- * (and, eager, splits) everything at once, and KVM_CLEAR_DIRTY_LOG re-arms.
+ * Without "initially set": enabling logging write-protects (and, eager,
+ * splits) everything at once, and KVM_CLEAR_DIRTY_LOG re-arms.
  */
 int kd_vm_manual_protect(struct kd_vm *vm)
 {
@@ -73,7 +111,7 @@ int kd_vm_manual_protect(struct kd_vm *vm)
 	int have = ioctl(vm->fd, KVM_CHECK_EXTENSION,
 			 KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
 
-	if (!(have & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE)) {
+	if (have < 0 || !(have & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE)) {
 		errno = ENOTSUP;
 		return fail("KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2");
 	}
@@ -96,55 +134,30 @@ static int set_slot(struct kd_vm *vm, uint32_t slot, uint32_t flags,
 	return ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r);
 }
 
-int kd_vm_memory(struct kd_vm *vm, size_t ram_size, enum kd_backing b)
+int kd_vm_code(struct kd_vm *vm, size_t size)
 {
-	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
-	uintptr_t p;
-	size_t i;
-
-	vm->code = mmap(NULL, KD_CODE_SIZE, PROT_READ | PROT_WRITE,
+	size = (size + KD_PAGE - 1) & ~(KD_PAGE - 1);
+	vm->code = mmap(NULL, size, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (vm->code == MAP_FAILED) {
 		vm->code = NULL;
 		return fail("mmap code");
 	}
-	if (set_slot(vm, KD_SLOT_CODE, 0, KD_CODE_IPA, KD_CODE_SIZE, vm->code))
+	vm->code_size = size;
+	if (set_slot(vm, KD_SLOT_CODE, 0, KD_CODE_IPA, size, vm->code))
 		return fail("KVM_SET_USER_MEMORY_REGION code");
+	return 0;
+}
 
-	vm->backing = b;
-	vm->ram_size = ram_size;
-	vm->npages = ram_size / KD_PAGE;
-	if (b == KD_HUGETLB) {
-		/* hugetlb mappings come 2 MiB aligned. */
-		vm->ram_map_size = ram_size;
-		vm->ram_map = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
-				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB,
-				   -1, 0);
-		if (vm->ram_map == MAP_FAILED) {
-			vm->ram_map = NULL;
-			return -ENOMEM;
-		}
-		vm->ram = vm->ram_map;
-	} else {
-		/* Aligned to a block as the IPA is, so stage 2 can map blocks. */
-		vm->ram_map_size = ram_size + KD_BLOCK;
-		vm->ram_map = mmap(NULL, vm->ram_map_size,
-				   PROT_READ | PROT_WRITE, flags, -1, 0);
-		if (vm->ram_map == MAP_FAILED) {
-			vm->ram_map = NULL;
-			return fail("mmap RAM");
-		}
-		p = ((uintptr_t)vm->ram_map + KD_BLOCK - 1) & ~(KD_BLOCK - 1);
-		vm->ram = (uint8_t *)p;
-		if (madvise(vm->ram, ram_size,
-			    b == KD_THP ? MADV_HUGEPAGE : MADV_NOHUGEPAGE))
-			return fail(b == KD_THP ? "madvise(MADV_HUGEPAGE)" :
-				    "madvise(MADV_NOHUGEPAGE)");
-	}
-	/* Populated by the VMM first: THP then has its huge pages. */
-	for (i = 0; i < ram_size; i += KD_PAGE)
-		vm->ram[i] = 0;
-	if (set_slot(vm, KD_SLOT_RAM, 0, KD_RAM_IPA, ram_size, vm->ram))
+int kd_vm_ram(struct kd_vm *vm, void *host, size_t size)
+{
+	if (((uintptr_t)host | size) & (KD_PAGE - 1) || !size)
+		return db_error(-EINVAL, "KVM: guest RAM %p + %zu is not page aligned",
+				host, size);
+	vm->ram = host;
+	vm->ram_size = size;
+	vm->npages = size / KD_PAGE;
+	if (set_slot(vm, KD_SLOT_RAM, 0, KD_RAM_IPA, size, host))
 		return fail("KVM_SET_USER_MEMORY_REGION RAM");
 	return 0;
 }
@@ -171,12 +184,13 @@ int kd_vm_get_log(struct kd_vm *vm, uint64_t *bitmap)
 	return 0;
 }
 
-int kd_vm_clear_log(struct kd_vm *vm, uint64_t *bitmap)
+int kd_vm_clear_log(struct kd_vm *vm, uint64_t first, uint64_t n,
+		    uint64_t *bitmap)
 {
 	struct kvm_clear_dirty_log c = {
 		.slot = KD_SLOT_RAM,
-		.first_page = 0,
-		.num_pages = (uint32_t)vm->npages,
+		.first_page = first,
+		.num_pages = (uint32_t)n,
 		.dirty_bitmap = bitmap,
 	};
 
@@ -191,13 +205,15 @@ void kd_vm_close(struct kd_vm *vm)
 		close(vm->fd);
 	if (vm->kvm >= 0)
 		close(vm->kvm);
-	if (vm->ram_map)
-		munmap(vm->ram_map, vm->ram_map_size);
 	if (vm->code)
-		munmap(vm->code, KD_CODE_SIZE);
+		munmap(vm->code, vm->code_size);
 	vm->fd = vm->kvm = -1;
-	vm->ram_map = vm->code = NULL;
+	vm->code = NULL;
 }
+
+#if defined(__aarch64__)
+#define CORE_REG(field) (KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | \
+			 (offsetof(struct kvm_regs, field) / sizeof(uint32_t)))
 
 static int set_reg(int fd, uint64_t id, uint64_t val)
 {
@@ -212,7 +228,7 @@ int kd_vcpu_create(struct kd_vm *vm, struct kd_vcpu *v, int id,
 	struct kvm_vcpu_init init;
 	int i;
 
-	v->run = NULL;
+	memset(v, 0, sizeof(*v));
 	v->fd = ioctl(vm->fd, KVM_CREATE_VCPU, id);
 	if (v->fd < 0)
 		return fail("KVM_CREATE_VCPU");
@@ -234,8 +250,18 @@ int kd_vcpu_create(struct kd_vm *vm, struct kd_vcpu *v, int id,
 		return fail("KVM_SET_ONE_REG pc");
 	return 0;
 }
+#else
+int kd_vcpu_create(struct kd_vm *vm, struct kd_vcpu *v, int id,
+		   const uint64_t x[6], uint64_t pc)
+{
+	(void)vm, (void)x, (void)pc, (void)id;
+	memset(v, 0, sizeof(*v));
+	v->fd = -1;
+	return db_error(-ENOTSUP, "KVM: the guest code is arm64 only");
+}
+#endif
 
-int kd_vcpu_period(struct kd_vcpu *v, uint64_t *data)
+int kd_vcpu_run(struct kd_vcpu *v, uint64_t *data)
 {
 	struct kvm_run *r = v->run;
 
@@ -245,14 +271,16 @@ int kd_vcpu_period(struct kd_vcpu *v, uint64_t *data)
 				continue;
 			return fail("KVM_RUN");
 		}
+		v->exits++;
 		if (r->exit_reason == KVM_EXIT_MMIO && r->mmio.is_write &&
 		    r->mmio.phys_addr == KD_MMIO_IPA) {
+			v->mmio_exits++;
 			memcpy(data, r->mmio.data, sizeof(*data));
 			return 0;
 		}
-		fprintf(stderr, "kvmdirty: unexpected exit %u (mmio %#llx)\n",
-			r->exit_reason, (unsigned long long)r->mmio.phys_addr);
-		return -EIO;
+		return db_error(-EIO, "KVM: unexpected vCPU exit %u (mmio %#llx)",
+				r->exit_reason,
+				(unsigned long long)r->mmio.phys_addr);
 	}
 }
 
@@ -279,17 +307,18 @@ int kd_stats_read(int fd, struct kd_stats *st)
 	sfd = ioctl(fd, KVM_GET_STATS_FD, NULL);
 	if (sfd < 0)
 		return fail("KVM_GET_STATS_FD");
-	if (pread(sfd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+	if (pread(sfd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+	    h.name_size > 4096 || h.num_desc > 65536)
 		goto bad;
 	dsize = sizeof(*d) + h.name_size;
-	descs = calloc(h.num_desc, dsize);
+	descs = calloc(h.num_desc ? h.num_desc : 1, dsize);
 	st->s = calloc(h.num_desc ? h.num_desc : 1, sizeof(*st->s));
 	if (!descs || !st->s) {
 		free(descs);
 		free(st->s);
 		st->s = NULL;
 		close(sfd);
-		return -ENOMEM;
+		return db_error(-ENOMEM, "KVM: no memory for statistics");
 	}
 	if (pread(sfd, descs, h.num_desc * dsize, h.desc_offset) !=
 	    (ssize_t)(h.num_desc * dsize)) {
@@ -321,9 +350,46 @@ bad:
 	return fail("reading the stats fd");
 }
 
+int64_t kd_stat(const struct kd_stats *st, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < st->n; i++)
+		if (!strcmp(st->s[i].name, name))
+			return (int64_t)st->s[i].value;
+	return -1;
+}
+
 void kd_stats_free(struct kd_stats *st)
 {
 	free(st->s);
 	st->s = NULL;
 	st->n = 0;
+}
+
+/*
+ * The per-CPU counters are folded first (vm.stat_refresh, root): otherwise
+ * they lag by up to a threshold per CPU, more than a small VM's page tables.
+ */
+long kd_meminfo_kb(const char *field)
+{
+	char line[256];
+	size_t n = strlen(field);
+	long v = -1;
+	FILE *f = fopen("/proc/sys/vm/stat_refresh", "w");
+
+	if (f) {
+		fputs("1\n", f);
+		fclose(f);
+	}
+	f = fopen("/proc/meminfo", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, n) && line[n] == ':') {
+			v = strtol(line + n + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
 }

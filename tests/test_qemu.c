@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: MIT
+/*
+ * QEMU as the system under test (vmm/qemu): a real migration of a booted
+ * guest with dirtyram writing inside, validated by comparing both guests'
+ * RAM, and a migration broken on purpose (--vmm-fault corrupt-dest) that
+ * must be caught with the pages listed. Skipped, with the reason, where
+ * QEMU, Debian's kernel, a static busybox or dirtyram-static is missing
+ * (`dirtybench run` exits 3), or when DIRTYBENCH_SKIP_QEMU says why not.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dirtybench/common.h"
+#include "fixture.h"
+
+#define RAM_MIB 256
+#define WORKLOAD "dirtyram:pages=8192,dirty=256,period=10,threads=2"
+
+static char *dir;
+
+static void setup(void)
+{
+	dir = fx_tmpdir("qemu");
+}
+
+static void teardown(void)
+{
+	fx_cleanup(dir);
+}
+
+TestSuite(qemu, .init = setup, .fini = teardown, .timeout = 400);
+
+/*
+ * dirtybench run --vmm qemu with extra arguments; skip on exit 3 with its
+ * message. Returns the exit status; *res the parsed result.json.
+ */
+static int run_qemu(const char *extra, json_t **res)
+{
+	const char *skip = getenv("DIRTYBENCH_SKIP_QEMU");
+	const char *b = getenv("DIRTYBENCH_BIN");
+	char bin[PATH_MAX], out[PATH_MAX], log[PATH_MAX], path[PATH_MAX + 16];
+	const char *argv[24];
+	json_error_t je;
+	int n = 0, st;
+
+	if (skip && *skip)
+		cr_skip_test("QEMU migrations skipped: %s", skip);
+	snprintf(bin, sizeof(bin), "%s/dirtybench", b ? b : "bin");
+	snprintf(out, sizeof(out), "%s/run", dir);
+	snprintf(log, sizeof(log), "%s/run.log", dir);
+	argv[n++] = bin;
+	argv[n++] = "run";
+	argv[n++] = "--vmm";
+	argv[n++] = "qemu";
+	argv[n++] = "--ram";
+	argv[n++] = "256M";
+	argv[n++] = "--workload";
+	argv[n++] = WORKLOAD;
+	argv[n++] = "--out";
+	argv[n++] = out;
+	if (extra) {
+		argv[n++] = "--vmm-fault";
+		argv[n++] = extra;
+	}
+	argv[n] = NULL;
+	st = fx_run_cmd(argv, log, 360);
+	cr_assert(st >= 0, "%s did not finish within 360 s (log %s)", bin, log);
+	if (st == 3) {
+		char *why = fx_read(log);
+		char *nl = strrchr(why, '\n');
+
+		if (nl && !nl[1])
+			*nl = '\0';
+		cr_skip_test("QEMU migration cannot run here: %s", why);
+	}
+	snprintf(path, sizeof(path), "%s/result.json", out);
+	*res = json_load_file(path, 0, &je);
+	cr_assert(*res, "exit %d and no result.json (%s); log:\n%s", st, je.text,
+		  fx_read(log));
+	return st;
+}
+
+static json_t *at(json_t *res, const char *sec, const char *key)
+{
+	json_t *v = json_object_get(json_object_get(res, sec), key);
+
+	cr_assert(v, "result.json has no %s.%s", sec, key);
+	return v;
+}
+
+static long long num(json_t *res, const char *sec, const char *key)
+{
+	json_t *v = at(res, sec, key);
+
+	cr_assert(json_is_integer(v), "%s.%s is not an integer", sec, key);
+	return json_integer_value(v);
+}
+
+Test(qemu, migration_validated)
+{
+	json_t *res;
+	int st = run_qemu(NULL, &res);
+	const char *ssum, *dsum;
+	char csv[PATH_MAX + 32];
+	char *rows;
+
+	cr_assert_eq(st, 0, "exit %d: %s", st,
+		     json_string_value(json_object_get(res, "error")));
+	cr_assert_str_eq(json_string_value(at(res, "summary", "outcome")), "completed");
+	cr_assert(json_is_true(at(res, "summary", "ram_equal")),
+		  "the guests' RAM differs after a real QEMU migration");
+	ssum = json_string_value(at(res, "summary", "checksum_src"));
+	dsum = json_string_value(at(res, "summary", "checksum_dst"));
+	cr_assert(ssum && dsum && !strcmp(ssum, dsum), "checksums %s and %s", ssum, dsum);
+	cr_assert_eq(num(res, "summary", "mismatched_pages"), 0);
+	/* The bulk pass and at least the final one; dirtyram wrote during it. */
+	cr_assert_geq(num(res, "vmm", "passes"), 2);
+	cr_assert_gt(num(res, "vmm", "stats_lines"), 0, "dirtyram printed no --stats line");
+	/* The whole RAM went across: at least the pages with data in them. */
+	cr_assert_gt(num(res, "summary", "bytes_total"), 16ll << 20);
+	cr_assert(json_is_true(at(res, "summary", "resumed")));
+	/* The guest ran on the destination: its ticks, on the host clock. */
+	cr_assert_gt(num(res, "vmm", "ticks_dst"), 0, "no tick from the destination");
+	cr_assert_gt(num(res, "summary", "guest_stall_ns"), 0);
+	cr_assert_gt(num(res, "summary", "downtime_ns"), 0);
+	cr_assert_gt(num(res, "vmm", "qemu_total_time_ns"), 0);
+	cr_assert_str_eq(json_string_value(at(res, "summary", "guest_stall_from")),
+			 "console-ticks");
+	cr_assert(!strncmp(json_string_value(at(res, "config", "tracker")), "qemu-", 5));
+	snprintf(csv, sizeof(csv), "%s/run/rounds.csv", dir);
+	rows = fx_read(csv);
+	cr_assert_geq(fx_count(rows, "\n"), 2, "rounds.csv has no round:\n%s", rows);
+	free(rows);
+	json_decref(res);
+}
+
+Test(qemu, broken_migration_caught)
+{
+	json_t *res, *gpa;
+	int st = run_qemu("corrupt-dest:2", &res);
+	const uint64_t pages = (uint64_t)RAM_MIB << 20 >> DB_PAGE_SHIFT;
+	char want[32];
+	size_t i;
+
+	cr_assert_eq(st, 1, "a corrupted destination must fail validation (exit 1), got %d", st);
+	cr_assert_str_eq(json_string_value(at(res, "summary", "outcome")), "validation_failed");
+	cr_assert(json_is_false(at(res, "summary", "ram_equal")));
+	cr_assert_eq(num(res, "summary", "mismatched_pages"), 2);
+	/* The guest must not run on RAM that failed the comparison. */
+	cr_assert(json_is_false(at(res, "summary", "resumed")));
+	gpa = at(res, "vmm", "mismatched_first_gpa");
+	cr_assert_eq(json_array_size(gpa), 2);
+	for (i = 0; i < 2; i++) {
+		snprintf(want, sizeof(want), "0x%llx",
+			 (unsigned long long)((i + 1) * (pages / 3) * DB_PAGE_SIZE));
+		cr_assert_str_eq(json_string_value(json_array_get(gpa, i)), want,
+				 "differing page %zu", i);
+	}
+	json_decref(res);
+}
