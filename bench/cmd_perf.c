@@ -213,7 +213,7 @@ static void fmt_target(const struct perf_row *w, char *buf, size_t len)
 	char v[32];
 
 	if (w->target.cmp == PERF_RATIO_MAX || w->target.cmp == PERF_RATIO_MIN) {
-		snprintf(buf, len, "%s%.2f", cmp_ops[w->target.cmp], w->target.limit);
+		snprintf(buf, len, "%s%.3g", cmp_ops[w->target.cmp], w->target.limit);
 		return;
 	}
 	fmt_value(w->figure, w->target.limit, v, sizeof(v));
@@ -272,6 +272,7 @@ int perf_add_samples(struct perf_run *r, const char *subject, uint64_t ram_bytes
 	struct perf_row *row;
 	char ram[32], val[32], rval[32], ratio[32], tg[48] = "", verdict[48] = "";
 	char vs[16], rs[16];
+	double x;
 
 	if (r->nrows == r->cap) {
 		size_t cap = r->cap ? 2 * r->cap : 64;
@@ -327,7 +328,8 @@ int perf_add_samples(struct perf_run *r, const char *subject, uint64_t ram_bytes
 	fmt_spread(&row->rs, rs, sizeof(rs));
 	if (row->ref_value > 0) {
 		fmt_value(figure, row->ref_value, rval, sizeof(rval));
-		snprintf(ratio, sizeof(ratio), "%.2f", row->value / row->ref_value);
+		x = row->value / row->ref_value;
+		snprintf(ratio, sizeof(ratio), fabs(x) < 0.1 && x != 0 ? "%.2g" : "%.2f", x);
 	} else {
 		snprintf(rval, sizeof(rval), "-");
 		snprintf(ratio, sizeof(ratio), "-");
