@@ -150,14 +150,23 @@ static void usage(FILE *f)
 		"                     fresh memory faulted in per MiB first\n"
 		"  dst touched        the same migration with the destination's RAM faulted\n"
 		"                     in before round 0: the send path alone\n"
-		"\nTargets (TARGET column; VERDICT says pass, or short and by how much):\n"
-		"  T1 512 MiB migration <= 600 ms, round 0 >= 90%% of TCP into touched memory\n"
+		"\nTargets, each a ratio against a reference of the same run (TARGET column;\n"
+		"VERDICT says pass, short and by how much, or noisy):\n"
+		"  T1 512 MiB migration <= 1.10 x TCP of its bytes into fresh memory,\n"
+		"     round 0 >= 0.90 x TCP into touched memory\n"
 		"  T2 a zero page costs its 8-byte descriptor only; a mostly-zero 4 GiB\n"
-		"     guest migrates in <= 500 ms without the destination touching it\n"
+		"     guest migrates in <= 0.10 x its RAM at TCP-touched speed without\n"
+		"     the destination touching it\n"
 		"  T3 collect <= 1.1 x the bare mechanism   T4 first write <= 1.1 x bare fault\n"
 		"  T5 source + destination peak RSS <= 2.2 x guest RAM, no heap or RSS growth\n"
 		"     over repeated migrations\n"
 		"  T6 downtime <= 1.2 x last dirty bytes / bandwidth + 5 ms\n"
+		"\nEach row is the median of --reps measurements, figure and reference alike,\n"
+		"with its interquartile range (IQR, as a share of the median). A timed row\n"
+		"that misses its target is \"noisy\", not \"short\", when the machine was too\n"
+		"busy to judge: the 1-minute load average above the cores, more than 5%%\n"
+		"of the CPU time stolen by the hypervisor, or the reference's IQR above\n"
+		"--noise-spread.\n"
 		"\nExamples:\n"
 		"  dirtybench perf\n"
 		"  dirtybench perf --sizes 64M --trackers uffd-async,fork-cow --json perf.json\n"
@@ -237,6 +246,44 @@ static double load_now(void)
 	return l;
 }
 
+/* The jiffies of all CPUs, and the stolen ones, from /proc/stat; 0 if unknown. */
+static int cpu_times(unsigned long long *total, unsigned long long *steal)
+{
+	char buf[512];
+	unsigned long long f[8] = { 0 };
+	int i;
+
+	if (db_read_file("/proc/stat", buf, sizeof(buf)) <= 0 ||
+	    sscanf(buf, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &f[0], &f[1],
+		   &f[2], &f[3], &f[4], &f[5], &f[6], &f[7]) != 8)
+		return -1;
+	for (*total = 0, i = 0; i < 8; i++)
+		*total += f[i];
+	*steal = f[7];
+	return 0;
+}
+
+/*
+ * The share of CPU time stolen since the previous row: the time its
+ * samples were taken in. Rows added together from the same samples (less
+ * than 0.2 s of CPU time apart) share the figure of the first. -1 if unknown.
+ */
+static double steal_since(struct perf_run *r)
+{
+	unsigned long long total, steal;
+	double f;
+
+	if (cpu_times(&total, &steal))
+		return -1;
+	if (!r->cpu_total || total < r->cpu_total + 20u * (unsigned)DB_MAX(r->ncpus, 1))
+		return r->cpu_total ? r->last_steal : -1;
+	f = (double)(steal - r->cpu_steal) / (double)(total - r->cpu_total);
+	r->cpu_total = total;
+	r->cpu_steal = steal;
+	r->last_steal = f;
+	return f;
+}
+
 /* pass, short or noisy, and the margin: headroom (> 0) or how far short. */
 static void judge(const struct perf_run *r, struct perf_row *w)
 {
@@ -251,7 +298,7 @@ static void judge(const struct perf_run *r, struct perf_row *w)
 	w->pass = w->margin >= 0;
 	/* sizes and counts do not depend on how busy the machine is */
 	w->noise = timed(w->figure) ?
-		   db_noise(w->load1, r->ncpus, db_stats_spread(&w->rs), r->max_spread) : 0;
+		   db_noise(w->load1, r->ncpus, w->steal, db_stats_spread(&w->rs), r->max_spread) : 0;
 	w->verdict = db_judge(w->margin, w->noise);
 }
 
@@ -294,6 +341,7 @@ int perf_add_samples(struct perf_run *r, const char *subject, uint64_t ram_bytes
 	row->value = n ? row->vs.median : NAN;
 	row->ref_value = rn ? row->rs.median : -1;
 	row->load1 = load_now();
+	row->steal = steal_since(r);
 	snprintf(row->reference, sizeof(row->reference), "%s",
 		 reference ? reference : "");
 	snprintf(row->note, sizeof(row->note), "%s", note ? note : "");
@@ -470,8 +518,8 @@ static void print_summary(const struct perf_run *r, const double l0[3],
 		       sum[t].worst >= 0 ? "least headroom" : "worst miss",
 		       fabs(sum[t].worst) * 100);
 	}
-	printf("(noisy: missed while the 1-minute load average exceeded the %d cores, or the reference's interquartile range exceeded %.0f%% of its median: not a verdict; run again on a quieter machine)\n",
-	       r->ncpus, r->max_spread * 100);
+	printf("(noisy: missed while the 1-minute load average exceeded the %d cores, the hypervisor stole more than %.0f%% of the CPU time, or the reference's interquartile range exceeded %.0f%% of its median: not a verdict; run again on a quieter machine)\n",
+	       r->ncpus, DB_STEAL_MAX * 100, r->max_spread * 100);
 }
 
 /* n, median, min, max, quartiles and the spread of a row's samples. */
@@ -555,6 +603,7 @@ static int write_json(const struct perf_run *r, const char *path,
 			json_object_set_new(row, "reference_samples",
 					    w->rs.n ? stats_json(&w->rs) : json_null());
 			json_object_set_new(row, "load1", json_real(w->load1));
+			json_object_set_new(row, "steal", json_real(w->steal));
 			json_object_set_new(row, "verdict",
 					    w->target.cmp == PERF_NO_TARGET ? json_null() :
 					    json_string(db_perf_verdict_name(w->verdict)));
@@ -665,6 +714,9 @@ int cmd_perf(int argc, char **argv)
 		printf("%-12s %-8s %-18s %10s %5s  %-30s %10s %5s %6s  %-12s %s\n",
 		       "SUBJECT", "RAM", "FIGURE", "MEDIAN", "IQR", "REFERENCE", "REF",
 		       "IQR", "RATIO", "TARGET", "VERDICT");
+		if (cpu_times(&r.cpu_total, &r.cpu_steal))
+			r.cpu_total = 0;
+		r.last_steal = -1;
 		c = sections[i].run(&r);
 		if (c && !rc)
 			rc = c;

@@ -75,12 +75,12 @@ Test(stats, ratio_margins_for_both_directions)
 
 Test(stats, a_miss_is_noisy_only_on_a_noisy_machine)
 {
-	cr_assert_eq(db_noise(0.5, 2, 0.02, 0.10), 0, "quiet");
-	cr_assert_eq(db_noise(2.5, 2, 0.02, 0.10), DB_NOISE_LOAD, "load above the cores");
-	cr_assert_eq(db_noise(2.0, 2, 0.02, 0.10), 0, "load equal to the cores is not over");
-	cr_assert_eq(db_noise(-1, 2, 0.02, 0.10), 0, "unknown load is not held against it");
-	cr_assert_eq(db_noise(0.5, 2, 0.15, 0.10), DB_NOISE_SPREAD);
-	cr_assert_eq(db_noise(3, 2, 0.15, 0.10), DB_NOISE_LOAD | DB_NOISE_SPREAD);
+	cr_assert_eq(db_noise(0.5, 2, -1, 0.02, 0.10), 0, "quiet");
+	cr_assert_eq(db_noise(2.5, 2, -1, 0.02, 0.10), DB_NOISE_LOAD, "load above the cores");
+	cr_assert_eq(db_noise(2.0, 2, -1, 0.02, 0.10), 0, "load equal to the cores is not over");
+	cr_assert_eq(db_noise(-1, 2, -1, 0.02, 0.10), 0, "unknown load is not held against it");
+	cr_assert_eq(db_noise(0.5, 2, -1, 0.15, 0.10), DB_NOISE_SPREAD);
+	cr_assert_eq(db_noise(3, 2, -1, 0.15, 0.10), DB_NOISE_LOAD | DB_NOISE_SPREAD);
 	cr_assert_str_eq(db_noise_name(DB_NOISE_LOAD | DB_NOISE_SPREAD), "load+spread");
 	cr_assert_str_eq(db_noise_name(0), "");
 
@@ -91,4 +91,15 @@ Test(stats, a_miss_is_noisy_only_on_a_noisy_machine)
 	cr_assert_eq(db_judge(-0.2, DB_NOISE_SPREAD), DB_PV_NOISY);
 	cr_assert_str_eq(db_perf_verdict_name(DB_PV_NOISY), "noisy");
 	cr_assert_str_eq(db_perf_verdict_name(DB_PV_SHORT), "short");
+}
+
+Test(stats, stolen_cpu_time_makes_a_vm_noisy_whatever_its_load)
+{
+	/* inside a VM the load average does not see the other guests */
+	cr_assert_eq(db_noise(0.0, 2, 0.20, 0.02, 0.10), DB_NOISE_STEAL);
+	cr_assert_eq(db_noise(0.0, 2, DB_STEAL_MAX, 0.02, 0.10), 0,
+		     "steal at the threshold is not over it");
+	cr_assert_eq(db_noise(0.0, 2, -1, 0.02, 0.10), 0, "unknown steal is not held against it");
+	cr_assert_str_eq(db_noise_name(DB_NOISE_SPREAD | DB_NOISE_STEAL), "spread+steal");
+	cr_assert_eq(db_judge(-0.3, db_noise(0.0, 2, 0.20, 0.02, 0.10)), DB_PV_NOISY);
 }

@@ -44,6 +44,7 @@ struct perf_row {
 	double margin;		/* > 0: headroom, < 0: short (fraction of the limit) */
 	struct db_stats vs, rs;	/* the samples of value and reference */
 	double load1;		/* 1-minute load average when the row was added */
+	double steal;		/* CPU time stolen by the hypervisor while measured; < 0 unknown */
 	unsigned noise;		/* DB_NOISE_* bits: why a miss is not a verdict */
 	enum db_perf_verdict verdict;
 };
@@ -57,6 +58,8 @@ struct perf_run {
 	unsigned reps;		/* measurements per row (--reps) */
 	double max_spread;	/* a reference spread above this: noisy (--noise-spread) */
 	int ncpus;
+	unsigned long long cpu_total, cpu_steal;	/* /proc/stat at the last row */
+	double last_steal;
 	/* results */
 	struct perf_row *rows;
 	size_t nrows, cap;

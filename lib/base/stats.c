@@ -55,10 +55,13 @@ double db_stats_spread(const struct db_stats *s)
 	return (s->q3 - s->q1) / (s->median < 0 ? -s->median : s->median);
 }
 
-unsigned db_noise(double load1, int ncpus, double ref_spread, double max_spread)
+unsigned db_noise(double load1, int ncpus, double steal, double ref_spread,
+		  double max_spread)
 {
 	unsigned bits = 0;
 
+	if (steal > DB_STEAL_MAX)
+		bits |= DB_NOISE_STEAL;
 	if (load1 >= 0 && ncpus > 0 && load1 > (double)ncpus)
 		bits |= DB_NOISE_LOAD;
 	if (ref_spread > max_spread)
@@ -89,7 +92,10 @@ const char *db_perf_verdict_name(enum db_perf_verdict v)
 
 const char *db_noise_name(unsigned noise)
 {
-	static const char *const names[] = { "", "load", "spread", "load+spread" };
+	static const char *const names[] = {
+		"", "load", "spread", "load+spread",
+		"steal", "load+steal", "spread+steal", "load+spread+steal",
+	};
 
-	return names[noise & 3];
+	return names[noise & 7];
 }

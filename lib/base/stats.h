@@ -42,15 +42,22 @@ enum db_perf_verdict {
 enum {
 	DB_NOISE_LOAD = 1,	/* 1-minute load average above the core count */
 	DB_NOISE_SPREAD = 2,	/* the reference's spread above the threshold */
+	DB_NOISE_STEAL = 4,	/* the hypervisor took more than DB_STEAL_MAX of the CPU time */
 };
+
+/* The share of CPU time taken by the hypervisor above which a VM is busy. */
+#define DB_STEAL_MAX 0.05
 
 /*
  * The noise bits for a row: load1 the 1-minute load average (< 0:
- * unknown, not held against the row), ncpus the cores online,
- * ref_spread db_stats_spread() of the reference, max_spread the
- * threshold.
+ * unknown, not held against the row), ncpus the cores online, steal the
+ * fraction of CPU time stolen by the hypervisor while the row was
+ * measured (< 0: unknown; inside a VM the load average does not see the
+ * other guests that share the cores, steal does), ref_spread
+ * db_stats_spread() of the reference, max_spread the threshold.
  */
-unsigned db_noise(double load1, int ncpus, double ref_spread, double max_spread);
+unsigned db_noise(double load1, int ncpus, double steal, double ref_spread,
+		  double max_spread);
 
 /*
  * margin: headroom (> 0) or how far short (< 0) as a fraction of the
@@ -62,7 +69,7 @@ double db_ratio_margin(double ratio, enum db_ratio_test test, double limit);
 enum db_perf_verdict db_judge(double margin, unsigned noise);
 
 const char *db_perf_verdict_name(enum db_perf_verdict v);
-/* "load", "spread", "load+spread" or "" */
+/* "load", "spread", "steal", joined by "+"; "" for none */
 const char *db_noise_name(unsigned noise);
 
 #endif
