@@ -166,7 +166,8 @@ static void usage(FILE *f)
 		"that misses its target is \"noisy\", not \"short\", when the machine was too\n"
 		"busy to judge: the 1-minute load average above the cores, more than 5%%\n"
 		"of the CPU time stolen by the hypervisor, or the reference's IQR above\n"
-		"--noise-spread.\n"
+		"--noise-spread; and the miss no larger than the figure's and the reference's\n"
+		"IQR plus --noise-spread (a larger miss is short on any machine).\n"
 		"\nExamples:\n"
 		"  dirtybench perf\n"
 		"  dirtybench perf --sizes 64M --trackers uffd-async,fork-cow --json perf.json\n"
@@ -299,7 +300,8 @@ static void judge(const struct perf_run *r, struct perf_row *w)
 	/* sizes and counts do not depend on how busy the machine is */
 	w->noise = timed(w->figure) ?
 		   db_noise(w->load1, r->ncpus, w->steal, db_stats_spread(&w->rs), r->max_spread) : 0;
-	w->verdict = db_judge(w->margin, w->noise);
+	w->verdict = db_judge(w->margin, w->noise, db_stats_spread(&w->vs) +
+			      db_stats_spread(&w->rs) + r->max_spread);
 }
 
 /* "8%": the interquartile range over the median; "-" for one sample. */
@@ -518,7 +520,7 @@ static void print_summary(const struct perf_run *r, const double l0[3],
 		       sum[t].worst >= 0 ? "least headroom" : "worst miss",
 		       fabs(sum[t].worst) * 100);
 	}
-	printf("(noisy: missed while the 1-minute load average exceeded the %d cores, the hypervisor stole more than %.0f%% of the CPU time, or the reference's interquartile range exceeded %.0f%% of its median: not a verdict; run again on a quieter machine)\n",
+	printf("(noisy: missed while the 1-minute load average exceeded the %d cores, the hypervisor stole more than %.0f%% of the CPU time, or the reference's interquartile range exceeded %.0f%% of its median, and the miss no larger than the spreads could explain: not a verdict; run again on a quieter machine)\n",
 	       r->ncpus, DB_STEAL_MAX * 100, r->max_spread * 100);
 }
 

@@ -84,11 +84,14 @@ Test(stats, a_miss_is_noisy_only_on_a_noisy_machine)
 	cr_assert_str_eq(db_noise_name(DB_NOISE_LOAD | DB_NOISE_SPREAD), "load+spread");
 	cr_assert_str_eq(db_noise_name(0), "");
 
-	cr_assert_eq(db_judge(0.05, 0), DB_PV_PASS);
-	cr_assert_eq(db_judge(0.05, DB_NOISE_LOAD), DB_PV_PASS,
+	cr_assert_eq(db_judge(0.05, 0, 0.5), DB_PV_PASS);
+	cr_assert_eq(db_judge(0.05, DB_NOISE_LOAD, 0.5), DB_PV_PASS,
 		     "a pass under load is still a pass");
-	cr_assert_eq(db_judge(-0.2, 0), DB_PV_SHORT);
-	cr_assert_eq(db_judge(-0.2, DB_NOISE_SPREAD), DB_PV_NOISY);
+	cr_assert_eq(db_judge(-0.2, 0, 0.5), DB_PV_SHORT);
+	cr_assert_eq(db_judge(-0.2, DB_NOISE_SPREAD, 0.5), DB_PV_NOISY);
+	cr_assert_eq(db_judge(-4.1, DB_NOISE_SPREAD, 0.8), DB_PV_SHORT,
+		     "a miss five times the noise is short on any machine");
+	cr_assert_eq(db_judge(-0.2, DB_NOISE_LOAD, 0.2), DB_PV_NOISY, "at the tolerance");
 	cr_assert_str_eq(db_perf_verdict_name(DB_PV_NOISY), "noisy");
 	cr_assert_str_eq(db_perf_verdict_name(DB_PV_SHORT), "short");
 }
@@ -101,5 +104,5 @@ Test(stats, stolen_cpu_time_makes_a_vm_noisy_whatever_its_load)
 		     "steal at the threshold is not over it");
 	cr_assert_eq(db_noise(0.0, 2, -1, 0.02, 0.10), 0, "unknown steal is not held against it");
 	cr_assert_str_eq(db_noise_name(DB_NOISE_SPREAD | DB_NOISE_STEAL), "spread+steal");
-	cr_assert_eq(db_judge(-0.3, db_noise(0.0, 2, 0.20, 0.02, 0.10)), DB_PV_NOISY);
+	cr_assert_eq(db_judge(-0.3, db_noise(0.0, 2, 0.20, 0.02, 0.10), 0.4), DB_PV_NOISY);
 }

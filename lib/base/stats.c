@@ -76,11 +76,11 @@ double db_ratio_margin(double ratio, enum db_ratio_test test, double limit)
 	return test == DB_RATIO_MAX ? (limit - ratio) / limit : (ratio - limit) / limit;
 }
 
-enum db_perf_verdict db_judge(double margin, unsigned noise)
+enum db_perf_verdict db_judge(double margin, unsigned noise, double tolerance)
 {
 	if (margin >= 0)
 		return DB_PV_PASS;
-	return noise ? DB_PV_NOISY : DB_PV_SHORT;
+	return noise && -margin <= tolerance ? DB_PV_NOISY : DB_PV_SHORT;
 }
 
 const char *db_perf_verdict_name(enum db_perf_verdict v)

@@ -65,8 +65,14 @@ unsigned db_noise(double load1, int ncpus, double steal, double ref_spread,
  */
 double db_ratio_margin(double ratio, enum db_ratio_test test, double limit);
 
-/* pass when margin >= 0; a miss with noise bits set is noisy, not short. */
-enum db_perf_verdict db_judge(double margin, unsigned noise);
+/*
+ * pass when margin >= 0. A miss with noise bits set is noisy, not short,
+ * when the noise could explain it: it falls short by at most 'tolerance'
+ * (a fraction, as the margin: `dirtybench perf` gives the figure's and the
+ * reference's spreads plus --noise-spread). A larger miss is short however
+ * busy the machine was.
+ */
+enum db_perf_verdict db_judge(double margin, unsigned noise, double tolerance);
 
 const char *db_perf_verdict_name(enum db_perf_verdict v);
 /* "load", "spread", "steal", joined by "+"; "" for none */
