@@ -13,7 +13,7 @@
 #include <linux/kvm.h>
 
 #include "dirtybench/common.h"
-#include "kvm_vm.h"
+#include "ram/kvm_vm.h"
 
 /* Newer than the build's kernel headers may be. */
 #ifndef KVM_CAP_ARM_EAGER_SPLIT_CHUNK_SIZE
