@@ -39,7 +39,12 @@ static const struct perf_section {
 };
 
 /* One table for the command line and --help. */
-enum { OPT_SIZES, OPT_TRACKERS, OPT_SECTIONS, OPT_QUICK, OPT_JSON, OPT_HELP };
+enum { OPT_SIZES, OPT_TRACKERS, OPT_SECTIONS, OPT_REPS, OPT_NOISE, OPT_QUICK,
+       OPT_JSON, OPT_HELP };
+
+#define REPS_DEFAULT 5
+#define REPS_MAX 15
+#define NOISE_DEFAULT 0.10
 
 static const struct perf_opt {
 	const char *name;
@@ -53,6 +58,10 @@ static const struct perf_opt {
 			   "trackers to measure, comma-separated (dirtybench trackers lists them); trackers that cannot run here are reported as skipped" },
 	[OPT_SECTIONS] = { "sections", "LIST", "all",
 			   "sections to run, comma-separated (see below)" },
+	[OPT_REPS] = { "reps", "N", "5",
+		       "measurements per row, figure and reference alike (1-15; rows whose single measurement is cheap take at least 7): the row gives their median and interquartile range" },
+	[OPT_NOISE] = { "noise-spread", "FRACTION", "0.10",
+			"a reference whose interquartile range exceeds this fraction of its median makes the machine too noisy to judge the rows against it" },
 	[OPT_QUICK] = { "quick", NULL, "off",
 			"small RAM (16-32 MiB; 1 GiB for the zero guest) and single measurements: a smoke test of the command, not figures to quote" },
 	[OPT_JSON] = { "json", "FILE", "none",
@@ -141,14 +150,24 @@ static void usage(FILE *f)
 		"                     fresh memory faulted in per MiB first\n"
 		"  dst touched        the same migration with the destination's RAM faulted\n"
 		"                     in before round 0: the send path alone\n"
-		"\nTargets (TARGET column; VERDICT says pass, or short and by how much):\n"
-		"  T1 512 MiB migration <= 600 ms, round 0 >= 90%% of TCP into touched memory\n"
+		"\nTargets, each a ratio against a reference of the same run (TARGET column;\n"
+		"VERDICT says pass, short and by how much, or noisy):\n"
+		"  T1 512 MiB migration <= 1.10 x TCP of its bytes into fresh memory,\n"
+		"     round 0 >= 0.90 x TCP into touched memory\n"
 		"  T2 a zero page costs its 8-byte descriptor only; a mostly-zero 4 GiB\n"
-		"     guest migrates in <= 500 ms without the destination touching it\n"
+		"     guest migrates in <= 0.10 x its RAM at TCP-touched speed without\n"
+		"     the destination touching it\n"
 		"  T3 collect <= 1.1 x the bare mechanism   T4 first write <= 1.1 x bare fault\n"
 		"  T5 source + destination peak RSS <= 2.2 x guest RAM, no heap or RSS growth\n"
 		"     over repeated migrations\n"
 		"  T6 downtime <= 1.2 x last dirty bytes / bandwidth + 5 ms\n"
+		"\nEach row is the median of --reps measurements, figure and reference alike,\n"
+		"with its interquartile range (IQR, as a share of the median). A timed row\n"
+		"that misses its target is \"noisy\", not \"short\", when the machine was too\n"
+		"busy to judge: the 1-minute load average above the cores, more than 5%%\n"
+		"of the CPU time stolen by the hypervisor, or the reference's IQR above\n"
+		"--noise-spread; and the miss no larger than the figure's and the reference's\n"
+		"IQR plus --noise-spread (a larger miss is short on any machine).\n"
 		"\nExamples:\n"
 		"  dirtybench perf\n"
 		"  dirtybench perf --sizes 64M --trackers uffd-async,fork-cow --json perf.json\n"
@@ -178,18 +197,19 @@ static void fmt_value(const char *figure, double v, char *buf, size_t len)
 		snprintf(buf, len, "%.0f", v);
 }
 
-double perf_median(double *v, unsigned n)
+double perf_median(const double *v, unsigned n)
 {
-	unsigned i, j;
-	double x;
+	struct db_stats st;
 
-	for (i = 1; i < n; i++)
-		for (j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			x = v[j];
-			v[j] = v[j - 1];
-			v[j - 1] = x;
-		}
-	return n ? v[n / 2] : 0;
+	db_stats_of(v, n, &st);
+	return st.median;
+}
+
+unsigned perf_reps(const struct perf_run *r, unsigned lo, unsigned hi)
+{
+	if (r->quick)
+		return 1;
+	return DB_MIN(DB_MAX(r->reps, lo), hi);
 }
 
 static const char *const cmp_ops[] = {
@@ -203,42 +223,113 @@ static void fmt_target(const struct perf_row *w, char *buf, size_t len)
 	char v[32];
 
 	if (w->target.cmp == PERF_RATIO_MAX || w->target.cmp == PERF_RATIO_MIN) {
-		snprintf(buf, len, "%s%.2f", cmp_ops[w->target.cmp], w->target.limit);
+		snprintf(buf, len, "%s%.3g", cmp_ops[w->target.cmp], w->target.limit);
 		return;
 	}
 	fmt_value(w->figure, w->target.limit, v, sizeof(v));
 	snprintf(buf, len, "%s %s", cmp_ops[w->target.cmp], v);
 }
 
-/* pass, and the margin: headroom (> 0) or how far short (< 0). */
-static void judge(struct perf_row *w)
+/* A time or a rate: what a busy machine slows down. */
+static bool timed(const char *figure)
 {
-	double x = w->value, lim = w->target.limit;
-
-	if (w->target.cmp == PERF_RATIO_MAX || w->target.cmp == PERF_RATIO_MIN)
-		x = w->ref_value > 0 ? w->value / w->ref_value : 0;
-	if (w->target.cmp == PERF_VALUE_MAX || w->target.cmp == PERF_RATIO_MAX)
-		w->margin = lim > 0 ? (lim - x) / lim : (x <= 0 ? 0 : -1);
-	else
-		w->margin = lim > 0 ? (x - lim) / lim : 0;
-	w->pass = w->margin >= 0;
+	return strstr(figure, "_ns") || strstr(figure, "bytes_per_s");
 }
 
-int perf_add_target(struct perf_run *r, const char *subject, uint64_t ram_bytes,
-		    const char *figure, double value, const char *reference,
-		    double ref_value, const char *note,
-		    const struct perf_target *t)
+/* The 1-minute load average now; -1 if unknown. */
+static double load_now(void)
+{
+	char buf[128];
+	double l = -1;
+
+	if (db_read_file("/proc/loadavg", buf, sizeof(buf)) > 0)
+		sscanf(buf, "%lf", &l);
+	return l;
+}
+
+/* The jiffies of all CPUs, and the stolen ones, from /proc/stat; 0 if unknown. */
+static int cpu_times(unsigned long long *total, unsigned long long *steal)
+{
+	char buf[512];
+	unsigned long long f[8] = { 0 };
+	int i;
+
+	if (db_read_file("/proc/stat", buf, sizeof(buf)) <= 0 ||
+	    sscanf(buf, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &f[0], &f[1],
+		   &f[2], &f[3], &f[4], &f[5], &f[6], &f[7]) != 8)
+		return -1;
+	for (*total = 0, i = 0; i < 8; i++)
+		*total += f[i];
+	*steal = f[7];
+	return 0;
+}
+
+/*
+ * The share of CPU time stolen since the previous row: the time its
+ * samples were taken in. Rows added together from the same samples (less
+ * than 0.2 s of CPU time apart) share the figure of the first. -1 if unknown.
+ */
+static double steal_since(struct perf_run *r)
+{
+	unsigned long long total, steal;
+	double f;
+
+	if (cpu_times(&total, &steal))
+		return -1;
+	if (!r->cpu_total || total < r->cpu_total + 20u * (unsigned)DB_MAX(r->ncpus, 1))
+		return r->cpu_total ? r->last_steal : -1;
+	f = (double)(steal - r->cpu_steal) / (double)(total - r->cpu_total);
+	r->cpu_total = total;
+	r->cpu_steal = steal;
+	r->last_steal = f;
+	return f;
+}
+
+/* pass, short or noisy, and the margin: headroom (> 0) or how far short. */
+static void judge(const struct perf_run *r, struct perf_row *w)
+{
+	double x = w->value, lim = w->target.limit;
+	bool ratio = w->target.cmp == PERF_RATIO_MAX || w->target.cmp == PERF_RATIO_MIN;
+
+	if (ratio)
+		x = w->ref_value > 0 ? w->value / w->ref_value : 0;
+	w->margin = db_ratio_margin(x, w->target.cmp == PERF_VALUE_MAX ||
+				    w->target.cmp == PERF_RATIO_MAX ?
+				    DB_RATIO_MAX : DB_RATIO_MIN, lim);
+	w->pass = w->margin >= 0;
+	/* sizes and counts do not depend on how busy the machine is */
+	w->noise = timed(w->figure) ?
+		   db_noise(w->load1, r->ncpus, w->steal, db_stats_spread(&w->rs), r->max_spread) : 0;
+	w->verdict = db_judge(w->margin, w->noise, db_stats_spread(&w->vs) +
+			      db_stats_spread(&w->rs) + r->max_spread);
+}
+
+/* "8%": the interquartile range over the median; "-" for one sample. */
+static void fmt_spread(const struct db_stats *s, char *buf, size_t len)
+{
+	if (s->n < 2)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%.0f%%", db_stats_spread(s) * 100);
+}
+
+int perf_add_samples(struct perf_run *r, const char *subject, uint64_t ram_bytes,
+		     const char *figure, const double *v, unsigned n,
+		     const char *reference, const double *rv, unsigned rn,
+		     const char *note, const struct perf_target *t)
 {
 	struct perf_row *row;
-	char ram[32], v[32], rv[32], ratio[32], tg[48] = "", verdict[32] = "";
+	char ram[32], val[32], rval[32], ratio[32], tg[48] = "", verdict[48] = "";
+	char vs[16], rs[16];
+	double x;
 
 	if (r->nrows == r->cap) {
 		size_t cap = r->cap ? 2 * r->cap : 64;
-		struct perf_row *n = realloc(r->rows, cap * sizeof(*n));
+		struct perf_row *nr = realloc(r->rows, cap * sizeof(*nr));
 
-		if (!n)
+		if (!nr)
 			return -ENOMEM;
-		r->rows = n;
+		r->rows = nr;
 		r->cap = cap;
 	}
 	row = &r->rows[r->nrows++];
@@ -247,17 +338,21 @@ int perf_add_target(struct perf_run *r, const char *subject, uint64_t ram_bytes,
 	snprintf(row->subject, sizeof(row->subject), "%s", subject);
 	row->ram_bytes = ram_bytes;
 	snprintf(row->figure, sizeof(row->figure), "%s", figure ? figure : "");
-	row->value = value;
+	db_stats_of(v, n, &row->vs);
+	db_stats_of(rv, rn, &row->rs);
+	row->value = n ? row->vs.median : NAN;
+	row->ref_value = rn ? row->rs.median : -1;
+	row->load1 = load_now();
+	row->steal = steal_since(r);
 	snprintf(row->reference, sizeof(row->reference), "%s",
 		 reference ? reference : "");
-	row->ref_value = ref_value;
 	snprintf(row->note, sizeof(row->note), "%s", note ? note : "");
 
 	if (ram_bytes)
 		db_fmt_bytes(ram_bytes, ram, sizeof(ram));
 	else
 		snprintf(ram, sizeof(ram), "-");
-	if (!figure || !isfinite(value)) {
+	if (!figure || !isfinite(row->value)) {
 		row->absent = true;
 		if (!*row->note)
 			snprintf(row->note, sizeof(row->note), "skipped: %s",
@@ -268,25 +363,44 @@ int perf_add_target(struct perf_run *r, const char *subject, uint64_t ram_bytes,
 	}
 	if (t && t->cmp != PERF_NO_TARGET) {
 		row->target = *t;
-		judge(row);
+		judge(r, row);
 		fmt_target(row, tg, sizeof(tg));
-		snprintf(verdict, sizeof(verdict), "%s %s%.0f%%", t->id,
-			 row->pass ? "pass +" : "SHORT ", fabs(row->margin) * 100);
+		if (row->verdict == DB_PV_NOISY)
+			snprintf(verdict, sizeof(verdict), "%s noisy (%s) %.0f%%", t->id,
+				 db_noise_name(row->noise), fabs(row->margin) * 100);
+		else
+			snprintf(verdict, sizeof(verdict), "%s %s%.0f%%", t->id,
+				 row->pass ? "pass +" : "SHORT ",
+				 fabs(row->margin) * 100);
 	}
-	fmt_value(figure, value, v, sizeof(v));
-	if (ref_value > 0) {
-		fmt_value(figure, ref_value, rv, sizeof(rv));
-		snprintf(ratio, sizeof(ratio), "%.2f", value / ref_value);
+	fmt_value(figure, row->value, val, sizeof(val));
+	fmt_spread(&row->vs, vs, sizeof(vs));
+	fmt_spread(&row->rs, rs, sizeof(rs));
+	if (row->ref_value > 0) {
+		fmt_value(figure, row->ref_value, rval, sizeof(rval));
+		x = row->value / row->ref_value;
+		snprintf(ratio, sizeof(ratio), fabs(x) < 0.1 && x != 0 ? "%.2g" : "%.2f", x);
 	} else {
-		snprintf(rv, sizeof(rv), "-");
+		snprintf(rval, sizeof(rval), "-");
 		snprintf(ratio, sizeof(ratio), "-");
+		snprintf(rs, sizeof(rs), "-");
 	}
-	printf("%-12s %-8s %-18s %10s  %-32s %10s %6s  %-13s %s\n", subject, ram,
-	       figure, v, reference ? reference : "-", rv, ratio, tg, verdict);
+	printf("%-12s %-8s %-18s %10s %5s  %-30s %10s %5s %6s  %-12s %s\n", subject,
+	       ram, figure, val, vs, reference ? reference : "-", rval, rs, ratio,
+	       tg, verdict);
 	if (note && *note)
 		printf("%-12s %-8s   (%s)\n", "", "", note);
 	fflush(stdout);
 	return 0;
+}
+
+int perf_add_target(struct perf_run *r, const char *subject, uint64_t ram_bytes,
+		    const char *figure, double value, const char *reference,
+		    double ref_value, const char *note,
+		    const struct perf_target *t)
+{
+	return perf_add_samples(r, subject, ram_bytes, figure, &value, 1, reference,
+				&ref_value, ref_value > 0 ? 1 : 0, note, t);
 }
 
 int perf_add(struct perf_run *r, const char *subject, uint64_t ram_bytes,
@@ -355,7 +469,7 @@ static json_t *json_load3(const double l[3])
 #define NTARGETS 6
 
 struct tsum {
-	unsigned rows, pass;
+	unsigned rows, pass, noisy;
 	double worst;
 };
 
@@ -375,6 +489,7 @@ static void sum_targets(const struct perf_run *r, struct tsum sum[NTARGETS])
 			sum[t - 1].worst = w->margin;
 		sum[t - 1].rows++;
 		sum[t - 1].pass += w->pass;
+		sum[t - 1].noisy += w->verdict == DB_PV_NOISY;
 	}
 }
 
@@ -382,11 +497,11 @@ static void print_summary(const struct perf_run *r, const double l0[3],
 			  const double l1[3])
 {
 	static const char *const what[NTARGETS] = {
-		"512 MiB migration time and round-0 speed",
+		"512 MiB migration and round 0 against raw TCP",
 		"zero pages: no payload, 4 GiB mostly-zero guest",
 		"collect against the bare mechanism",
 		"first write against the bare fault",
-		"memory: peak RSS, no growth",
+		"memory: peak RSS of 4 GiB, no growth over 20 runs",
 		"downtime against the last dirty set",
 	};
 	struct tsum sum[NTARGETS];
@@ -400,11 +515,21 @@ static void print_summary(const struct perf_run *r, const double l0[3],
 			printf("T%d %-50s not measured in this run\n", t + 1, what[t]);
 			continue;
 		}
-		printf("T%d %-50s %u/%u pass, %s %.0f%%\n", t + 1, what[t],
-		       sum[t].pass, sum[t].rows,
-		       sum[t].worst >= 0 ? "least headroom" : "short by up to",
+		printf("T%d %-50s %u/%u pass, %u noisy, %s %.0f%%\n", t + 1, what[t],
+		       sum[t].pass, sum[t].rows, sum[t].noisy,
+		       sum[t].worst >= 0 ? "least headroom" : "worst miss",
 		       fabs(sum[t].worst) * 100);
 	}
+	printf("(noisy: missed while the 1-minute load average exceeded the %d cores, the hypervisor stole more than %.0f%% of the CPU time, or the reference's interquartile range exceeded %.0f%% of its median, and the miss no larger than the spreads could explain: not a verdict; run again on a quieter machine)\n",
+	       r->ncpus, DB_STEAL_MAX * 100, r->max_spread * 100);
+}
+
+/* n, median, min, max, quartiles and the spread of a row's samples. */
+static json_t *stats_json(const struct db_stats *s)
+{
+	return json_pack("{s:i, s:f, s:f, s:f, s:f, s:f, s:f}", "n", (int)s->n,
+			 "median", s->median, "min", s->min, "max", s->max,
+			 "q1", s->q1, "q3", s->q3, "iqr_fraction", db_stats_spread(s));
 }
 
 static int write_json(const struct perf_run *r, const char *path,
@@ -423,6 +548,10 @@ static int write_json(const struct perf_run *r, const char *path,
 			 "kind", "dirtybench-perf", "host", "kernel", u.release,
 			 "machine", u.machine, "cpus", (int)sysconf(_SC_NPROCESSORS_ONLN),
 			 "load", "start", json_load3(l0), "end", json_load3(l1));
+	if (root) {
+		json_object_set_new(root, "reps", json_integer(r->quick ? 1 : r->reps));
+		json_object_set_new(root, "noise_spread", json_real(r->max_spread));
+	}
 	secs = json_array();
 	tg = json_array();
 	if (!root || !secs || !tg)
@@ -430,9 +559,10 @@ static int write_json(const struct perf_run *r, const char *path,
 	sum_targets(r, sum);
 	for (t = 0; t < NTARGETS; t++) {
 		snprintf(id, sizeof(id), "T%d", t + 1);
-		json_array_append_new(tg, json_pack("{s:s, s:i, s:i, s:o}", "id", id,
+		json_array_append_new(tg, json_pack("{s:s, s:i, s:i, s:i, s:o}", "id", id,
 						    "rows", (int)sum[t].rows, "pass",
-						    (int)sum[t].pass, "worst_margin",
+						    (int)sum[t].pass, "noisy", (int)sum[t].noisy,
+						    "worst_margin",
 						    sum[t].rows ? json_real(sum[t].worst) : json_null()));
 	}
 	json_object_set_new(root, "targets", tg);
@@ -470,6 +600,18 @@ static int write_json(const struct perf_run *r, const char *path,
 					"margin",
 					w->target.cmp == PERF_NO_TARGET ? json_null() :
 					json_real(w->margin));
+		if (!w->absent) {
+			json_object_set_new(row, "samples", stats_json(&w->vs));
+			json_object_set_new(row, "reference_samples",
+					    w->rs.n ? stats_json(&w->rs) : json_null());
+			json_object_set_new(row, "load1", json_real(w->load1));
+			json_object_set_new(row, "steal", json_real(w->steal));
+			json_object_set_new(row, "verdict",
+					    w->target.cmp == PERF_NO_TARGET ? json_null() :
+					    json_string(db_perf_verdict_name(w->verdict)));
+			json_object_set_new(row, "noise",
+					    json_string(db_noise_name(w->noise)));
+		}
 		json_array_append_new(rows, row);
 	}
 	if (json_dump_file(root, path, JSON_INDENT(1) | JSON_PRESERVE_ORDER))
@@ -481,8 +623,9 @@ static int write_json(const struct perf_run *r, const char *path,
 int cmd_perf(int argc, char **argv)
 {
 	struct option lopts[DB_ARRAY_SIZE(opts) + 1];
-	struct perf_run r = { 0 };
+	struct perf_run r = { .reps = REPS_DEFAULT, .max_spread = NOISE_DEFAULT };
 	const char *json = NULL, *only = NULL;
+	uint64_t u;
 	double load0[3], load1[3];
 	size_t i;
 	int c, rc = 0, err;
@@ -507,6 +650,21 @@ int cmd_perf(int argc, char **argv)
 			break;
 		case OPT_SECTIONS:
 			only = optarg;
+			break;
+		case OPT_REPS:
+			if (db_parse_u64(optarg, 1, REPS_MAX, &u)) {
+				fprintf(stderr, "dirtybench perf: --reps '%s': a count from 1 to %d\n",
+					optarg, REPS_MAX);
+				return DB_EXIT_USAGE;
+			}
+			r.reps = (unsigned)u;
+			break;
+		case OPT_NOISE:
+			if (db_parse_double(optarg, 1e-6, 10, &r.max_spread)) {
+				fprintf(stderr, "dirtybench perf: --noise-spread '%s': a fraction above 0 (0.10 is 10%%)\n",
+					optarg);
+				return DB_EXIT_USAGE;
+			}
 			break;
 		case OPT_QUICK:
 			r.quick = true;
@@ -542,6 +700,7 @@ int cmd_perf(int argc, char **argv)
 			}
 		}
 	}
+	r.ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (r.quick) {
 		r.sizes[0] = 16u << 20;
 		r.nsizes = 1;
@@ -554,9 +713,12 @@ int cmd_perf(int argc, char **argv)
 			continue;
 		r.section = sections[i].name;
 		printf("== %s: %s\n", sections[i].name, sections[i].help);
-		printf("%-12s %-8s %-18s %10s  %-32s %10s %6s  %-13s %s\n", "SUBJECT",
-		       "RAM", "FIGURE", "VALUE", "REFERENCE", "REF", "RATIO",
-		       "TARGET", "VERDICT");
+		printf("%-12s %-8s %-18s %10s %5s  %-30s %10s %5s %6s  %-12s %s\n",
+		       "SUBJECT", "RAM", "FIGURE", "MEDIAN", "IQR", "REFERENCE", "REF",
+		       "IQR", "RATIO", "TARGET", "VERDICT");
+		if (cpu_times(&r.cpu_total, &r.cpu_steal))
+			r.cpu_total = 0;
+		r.last_steal = -1;
 		c = sections[i].run(&r);
 		if (c && !rc)
 			rc = c;

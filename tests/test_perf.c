@@ -7,6 +7,7 @@
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,8 @@ static void assert_target(json_t *row, const char *id)
 	const char *test = json_string_value(json_object_get(t, "test"));
 	const char *fig = json_string_value(json_object_get(row, "figure"));
 	double margin = json_number_value(json_object_get(row, "margin"));
+	const char *verdict;
+	json_t *samples;
 
 	cr_assert(json_is_object(t), "%s has a target", fig);
 	cr_assert_str_eq(json_string_value(json_object_get(t, "id")), id);
@@ -72,6 +75,21 @@ static void assert_target(json_t *row, const char *id)
 	cr_assert(json_is_number(json_object_get(row, "margin")), "%s: margin", fig);
 	cr_assert_eq(json_is_true(json_object_get(row, "pass")), margin >= 0,
 		     "%s: pass agrees with the margin %g", fig, margin);
+	/* repeated samples, and a verdict that is noisy only for a miss */
+	verdict = json_string_value(json_object_get(row, "verdict"));
+	cr_assert(verdict, "%s: verdict", fig);
+	if (json_is_true(json_object_get(row, "pass")))
+		cr_assert_str_eq(verdict, "pass", "%s", fig);
+	else
+		cr_assert(!strcmp(verdict, "short") || !strcmp(verdict, "noisy"),
+			  "%s: a miss is short or noisy, not '%s'", fig, verdict);
+	samples = json_object_get(row, "samples");
+	cr_assert_geq(json_integer_value(json_object_get(samples, "n")), 1, "%s: samples", fig);
+	cr_assert_float_eq(json_number_value(json_object_get(samples, "median")),
+			   json_number_value(json_object_get(row, "value")),
+			   1e-9 * fabs(json_number_value(json_object_get(row, "value"))) + 1e-12,
+			   "%s: the value is the median of its samples", fig);
+	cr_assert(json_is_string(json_object_get(row, "noise")), "%s: noise", fig);
 }
 
 Test(perf, quick_run_writes_json_with_references, .timeout = 120)
@@ -159,6 +177,12 @@ Test(perf, transfer_and_memory_rows_carry_their_targets, .timeout = 120)
 				continue;
 			id = json_string_value(json_object_get(t, "id"));
 			assert_target(row, id);
+			if (!strcmp(id, "T1") || (!strcmp(id, "T2") &&
+			    strstr(json_string_value(json_object_get(row, "figure")), "_ns")))
+				cr_assert(!strncmp(json_string_value(json_object_get(t, "test")),
+						   "ratio", 5),
+					  "%s %s: a ratio against the same run, not an absolute time", id,
+					  json_string_value(json_object_get(row, "figure")));
 			for (size_t j = 0; j < DB_ARRAY_SIZE(ids); j++)
 				seen[j] += !strcmp(id, ids[j]);
 		}
@@ -179,6 +203,9 @@ Test(perf, exit_status_contract, .timeout = 60)
 	cr_assert_eq(run("--sizes 12Q"), 2, "bad size: usage");
 	cr_assert_eq(run("--no-such-option"), 2, "unknown option: usage");
 	cr_assert_eq(run("--help"), 0, "--help");
+	cr_assert_eq(run("--reps 0"), 2, "no measurement at all: usage");
+	cr_assert_eq(run("--reps 16"), 2, "more repetitions than a row holds: usage");
+	cr_assert_eq(run("--noise-spread loud"), 2, "a spread that is no number: usage");
 	cr_assert_eq(run("--quick --trackers faulty"), 2,
 		     "faulty without an inner tracker: usage");
 	if (db_tracker_find("softdirty")->probe(why, sizeof(why)))
@@ -208,5 +235,38 @@ Test(perf, migration_section_stands_next_to_the_model, .timeout = 120)
 		cr_assert_gt(json_number_value(json_object_get(row, "reference_value")), 0,
 			     "the model predicted %s", figures[i]);
 	}
+	json_decref(root);
+}
+
+Test(perf, rows_hold_the_repetitions_asked_for, .timeout = 180)
+{
+	json_t *root = run_json("--reps 3 --sizes 16M --trackers hash --sections trackers");
+	json_t *rows, *row, *smp;
+	size_t i, checked = 0;
+
+	cr_assert_eq(json_integer_value(json_object_get(root, "reps")), 3);
+	rows = section_rows(root, "trackers");
+	json_array_foreach(rows, i, row) {
+		const char *fig = json_string_value(json_object_get(row, "figure"));
+		double med, lo, hi, q1, q3;
+
+		if (!fig || strncmp(fig, "collect_ns@", 11))
+			continue;
+		smp = json_object_get(row, "samples");
+		/* the cheap fractions take at least 7, the others --reps */
+		cr_assert_eq(json_integer_value(json_object_get(smp, "n")),
+			     !strcmp(fig, "collect_ns@0.1%") || !strcmp(fig, "collect_ns@1%") ?
+			     7 : 3, "%s: samples", fig);
+		med = json_number_value(json_object_get(smp, "median"));
+		lo = json_number_value(json_object_get(smp, "min"));
+		hi = json_number_value(json_object_get(smp, "max"));
+		q1 = json_number_value(json_object_get(smp, "q1"));
+		q3 = json_number_value(json_object_get(smp, "q3"));
+		cr_assert(lo <= q1 && q1 <= med && med <= q3 && q3 <= hi,
+			  "%s: min %g <= q1 %g <= median %g <= q3 %g <= max %g", fig, lo,
+			  q1, med, q3, hi);
+		checked++;
+	}
+	cr_assert_eq(checked, 8, "four fractions, against memcpy and the bare mechanism");
 	json_decref(root);
 }

@@ -2,7 +2,7 @@
 /*
  * dirtybench perf, section "memory" (T5): the peak resident set of the
  * source and the destination of a 512 MiB migration against guest RAM
- * (at most 2.2 x), and what 20 migrations in one process leave behind:
+ * (at most 2.2 x; 2.3 x for a 4 GiB guest), and what 20 migrations in one process leave behind:
  * the heap in use and the resident set must not grow from one migration
  * to the next, and the heap must not grow with the pages in flight (no
  * allocation per page or per frame while the pages stream).
@@ -27,6 +27,8 @@
 #define MiB (1u << 20)
 
 static const struct perf_target t5_rss = { "T5", PERF_RATIO_MAX, 2.2 };
+/* a multi-GiB guest: the binary and bitmaps matter less, the page tables more */
+static const struct perf_target t5_rss_big = { "T5", PERF_RATIO_MAX, 2.3 };
 static const struct perf_target t5_heap = { "T5", PERF_VALUE_MAX, 64 * 1024 };
 static const struct perf_target t5_resident = { "T5", PERF_VALUE_MAX, 1 * MiB };
 static const struct perf_target t5_peak = { "T5", PERF_VALUE_MAX, 256 * 1024 };
@@ -138,6 +140,7 @@ static void *sample_main(void *arg)
 int perf_memory(struct perf_run *r)
 {
 	uint64_t ram = r->quick ? 32 * MiB : 512 * MiB, small = r->quick ? 16 * MiB : 64 * MiB;
+	uint64_t big = r->quick ? 64 * MiB : 4096ull * MiB;
 	unsigned runs = r->quick ? 3 : 20, i;
 	struct db_run_config cfg;
 	struct sampler smp = { 0 };
@@ -157,6 +160,15 @@ int perf_memory(struct perf_run *r)
 		 NULL);
 	perf_add_target(r, "src+dst", ram, "rss_bytes", m.src_rss + m.dst_rss,
 			"guest RAM", (double)ram, NULL, &t5_rss);
+
+	/* the same for a multi-GiB guest */
+	err = perf_config(&cfg, mib(big, sz, sizeof(sz)), "none");
+	if (!err)
+		err = perf_migrate(&cfg, &m);
+	if (err)
+		return perf_failed(r, "migration", big);
+	perf_add_target(r, "src+dst", big, "rss_bytes", m.src_rss + m.dst_rss,
+			"guest RAM", (double)big, NULL, &t5_rss_big);
 
 	/* repeated migrations in this process: nothing may pile up */
 	err = perf_config(&cfg, mib(small, sz, sizeof(sz)), "none");

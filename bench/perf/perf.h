@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/stats.h"
+
 /* What a figure must do to meet its target (the numbered list). */
 enum perf_cmp {
 	PERF_NO_TARGET,
@@ -40,6 +42,11 @@ struct perf_row {
 	struct perf_target target;	/* cmp PERF_NO_TARGET: none */
 	bool pass;
 	double margin;		/* > 0: headroom, < 0: short (fraction of the limit) */
+	struct db_stats vs, rs;	/* the samples of value and reference */
+	double load1;		/* 1-minute load average when the row was added */
+	double steal;		/* CPU time stolen by the hypervisor while measured; < 0 unknown */
+	unsigned noise;		/* DB_NOISE_* bits: why a miss is not a verdict */
+	enum db_perf_verdict verdict;
 };
 
 struct perf_run {
@@ -48,6 +55,11 @@ struct perf_run {
 	size_t nsizes;
 	const char *trackers;	/* comma list, NULL: every available one */
 	bool quick;
+	unsigned reps;		/* measurements per row (--reps) */
+	double max_spread;	/* a reference spread above this: noisy (--noise-spread) */
+	int ncpus;
+	unsigned long long cpu_total, cpu_steal;	/* /proc/stat at the last row */
+	double last_steal;
 	/* results */
 	struct perf_row *rows;
 	size_t nrows, cap;
@@ -67,6 +79,18 @@ int perf_add_target(struct perf_run *r, const char *subject, uint64_t ram_bytes,
 		    const char *figure, double value, const char *reference,
 		    double ref_value, const char *note,
 		    const struct perf_target *t);
+/*
+ * A row from repeated measurements: the figure is the median of v[0..n),
+ * the reference the median of rv[0..rn) (rn 0: none), each with its
+ * spread. A timed figure that misses its target while the machine is too
+ * noisy to judge (load average above the core count, or the reference's
+ * interquartile range above --noise-spread of its median) is "noisy",
+ * not "short".
+ */
+int perf_add_samples(struct perf_run *r, const char *subject, uint64_t ram_bytes,
+		     const char *figure, const double *v, unsigned n,
+		     const char *reference, const double *rv, unsigned rn,
+		     const char *note, const struct perf_target *t);
 
 /* One migration's figures (times in ns, sizes in bytes). */
 struct perf_mig {
@@ -90,8 +114,10 @@ int perf_failed(struct perf_run *r, const char *subject, uint64_t ram);
 /* One `dirtybench run` migration; 0, or -errno with a message. */
 int perf_migrate(const struct db_run_config *cfg, struct perf_mig *m);
 
-/* Median of n values (sorts v). */
-double perf_median(double *v, unsigned n);
+/* Median of n values (v is not modified). */
+double perf_median(const double *v, unsigned n);
+/* n = r->reps, at least lo and at most hi (1 with --quick). */
+unsigned perf_reps(const struct perf_run *r, unsigned lo, unsigned hi);
 
 /* The sections (bench/perf_*.c): 0, or an exit status. */
 int perf_trackers(struct perf_run *r);

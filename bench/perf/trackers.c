@@ -31,11 +31,12 @@
 #include "perf.h"
 
 #define NPCT 4
-#define MAX_REPS 7
+#define MAX_REPS 15
 #define SCAN_VEC 4096
 
 static const double pcts[NPCT] = { 0.1, 1, 10, 100 };
-static const unsigned reps[NPCT] = { 7, 7, 3, 3 };
+/* the fewest measurements per fraction: the cheap ones take more */
+static const unsigned min_reps[NPCT] = { 7, 7, 1, 1 };
 /*
  * Rounds run first and not counted, tracker and bare mechanism alike: the
  * first collects after arming are slower (up to 1.5x at 0.1% of 1 GiB).
@@ -58,7 +59,7 @@ static uint64_t stamp;		/* every store writes a new value */
 
 static unsigned nreps(const struct perf_run *r, int i)
 {
-	return r->quick ? 1 : reps[i];
+	return perf_reps(r, min_reps[i], MAX_REPS);
 }
 
 static unsigned nwarm(const struct perf_run *r, int i)
@@ -750,7 +751,8 @@ static int measure_tracker(struct perf_run *r, const char *spec,
 	struct db_bitmap got = { 0 };
 	const struct bare_ops *bare = bare_find(spec);
 	static struct bare_figs bf;
-	double v[NPCT][MAX_REPS], w[MAX_REPS], arm, first_write = -1;
+	double v[NPCT][MAX_REPS], w[MAX_REPS], fw[MAX_REPS], arm, first_write = -1;
+	unsigned nfw = 0;
 	char fig[32], ref[64], sz[32];
 	unsigned k, n;
 	int p, err;
@@ -792,8 +794,11 @@ static int measure_tracker(struct perf_run *r, const char *spec,
 					    &w[k], &v[p][k]);
 		if (err)
 			goto fail;
-		if (pcts[p] == 10)
+		if (pcts[p] == 10) {
+			memcpy(fw, w, n * sizeof(*w));
+			nfw = n;
 			first_write = perf_median(w, n);
+		}
 	}
 	db_tracker_destroy(t);
 	t = NULL;
@@ -806,20 +811,19 @@ static int measure_tracker(struct perf_run *r, const char *spec,
 		snprintf(fig, sizeof(fig), "collect_ns@%g%%", pcts[p]);
 		snprintf(ref, sizeof(ref), "memcpy of %s",
 			 db_fmt_bytes(s->k[p] * DB_PAGE_SIZE, sz, sizeof(sz)));
-		v[p][0] = perf_median(v[p], nreps(r, p));
-		perf_add(r, spec, s->size, fig, v[p][0], ref, s->memcpy_ns[p], NULL);
+		perf_add_samples(r, spec, s->size, fig, v[p], nreps(r, p), ref,
+				 &s->memcpy_ns[p], 1, NULL, NULL);
 		if (bf.ok)
-			perf_add_target(r, spec, s->size, fig, v[p][0], bare->what,
-					perf_median(bf.collect[p], bf.n[p]), NULL, &t3);
+			perf_add_samples(r, spec, s->size, fig, v[p], nreps(r, p),
+					 bare->what, bf.collect[p], bf.n[p], NULL, &t3);
 	}
 	perf_add(r, spec, s->size, first_write >= 0 ? "first_write_ns" : NULL,
 		 first_write, "bare syscall", syscall_ns,
 		 first_write >= 0 ? NULL : "skipped: no 10% pass to time the first write");
 	/* The first write again, against the mechanism's fault alone. */
 	if (bf.ok && bare->fault)
-		perf_add_target(r, spec, s->size, "first_write_ns", first_write,
-				bare->fault_what, perf_median(bf.fault, bf.nfault),
-				NULL, &t4);
+		perf_add_samples(r, spec, s->size, "first_write_ns", fw, nfw,
+				 bare->fault_what, bf.fault, bf.nfault, NULL, &t4);
 	db_bitmap_free(&got);
 	db_ram_destroy(&ram);
 	return 0;
