@@ -605,6 +605,8 @@ struct race_entry {
 struct race {
 	struct fx *f;
 	atomic_uint collects_started, collects_ended;
+	atomic_ulong writes;		/* writes done, all writers */
+	atomic_uint writers_done;
 	atomic_int stop;
 };
 
@@ -636,8 +638,23 @@ static void *race_writer_main(void *arg)
 		atomic_thread_fence(memory_order_seq_cst);
 		e->started_after = atomic_load(&r->collects_started);
 		w->n++;
+		atomic_fetch_add(&r->writes, 1);
 	}
+	atomic_fetch_add(&r->writers_done, 1);
 	return NULL;
+}
+
+/*
+ * Every interval between two collects must hold writes, however late a
+ * loaded machine schedules the writers: wait for one more (10 s at most).
+ */
+static void wait_writes_above(struct race *r, unsigned long n)
+{
+	uint64_t until = db_now_ns() + 10ull * 1000 * 1000 * 1000;
+
+	while (atomic_load(&r->writes) <= n && !atomic_load(&r->writers_done) &&
+	       db_now_ns() < until)
+		db_sleep_ns(1000 * 1000);
 }
 
 TRACKER_TEST(concurrent_writes_never_lost)
@@ -665,7 +682,10 @@ TRACKER_TEST(concurrent_writes_never_lost)
 	}
 	/* rep[c] holds what collect number c reported (c = 1..COLLECTS+1). */
 	for (c = 1; c <= COLLECTS; c++) {
+		unsigned long before = atomic_load(&race.writes);
+
 		db_sleep_ns(4 * 1000 * 1000);
+		wait_writes_above(&race, before);
 		atomic_fetch_add(&race.collects_started, 1);
 		collect(&f, &rep[c]);
 		atomic_fetch_add(&race.collects_ended, 1);
