@@ -67,15 +67,22 @@ $(TESTBIN): $(TEST_OBJS) $(LIBDB)
 	@$(SAY) "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJS) $(LIBDB) $(LIBS) $(TEST_LIBS)
 
-# The module's ioctl suite runs inside a booted kernel: static, so that the
-# initramfs needs no libraries for it.
+# The module's ioctl suite and its random-call loop run inside a booted
+# kernel: static, so that the initramfs needs no libraries for them.
 KTEST = $(O)/kernel-progs/cowtrack-ioctl
-kernel-progs: $(KTEST)
+KFUZZ = $(O)/kernel-progs/cowtrack-fuzz
+kernel-progs: $(KTEST) $(KFUZZ)
 $(KTEST): tests/kernel/cowtrack_ioctl.c kmod/cowtrack_uapi.h
 	@mkdir -p $(O)/kernel-progs
 	@$(SAY) "  LD      $@"
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -Ikmod -static -pthread \
 		-o $@ tests/kernel/cowtrack_ioctl.c
+
+$(KFUZZ): tests/kernel/cowtrack_fuzz.c kmod/cowtrack_uapi.h
+	@mkdir -p $(O)/kernel-progs
+	@$(SAY) "  LD      $@"
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -Ikmod -static -pthread \
+		-o $@ tests/kernel/cowtrack_fuzz.c
 
 # The arm64 VMM runs inside the arm64 test bed's guest (ci/kernel-arm64):
 # cross-built and static, so that the initramfs needs no arm64 libraries.
@@ -90,11 +97,11 @@ $(KVMPROG): $(KVM_SRCS) lib/ram/kvm_vm.h include/dirtybench/common.h
 		-o $@ $(KVM_SRCS) -lm
 
 # Criterion's synthesis line is the last line of the run.
-check: all $(TESTBIN) $(KTEST) $(KVMPROG) $(BIN)/dirtyram-static
+check: all $(TESTBIN) $(KTEST) $(KFUZZ) $(KVMPROG) $(BIN)/dirtyram-static
 	@sh mk/layers.sh
 	DIRTYBENCH_BIN=$(BIN) sh ci/check.sh $(TESTBIN)
 
-check-kernel: all $(TESTBIN) $(KTEST)
+check-kernel: all $(TESTBIN) $(KTEST) $(KFUZZ)
 	O=$(O) DIRTYBENCH_BIN=$(BIN) sh ci/kernel/run.sh
 
 check-kvm: all $(KVMPROG)

@@ -2,10 +2,10 @@
 /*
  * The kernel test bed, from make check: ci/kernel/run.sh builds the cowtrack
  * module against the installed Debian headers, boots Debian's kernel under
- * QEMU (TCG) and runs the module's ioctl suite, the kmod-cow tracker suite
- * and a loopback migration inside; these tests judge its console. Skipped,
- * with the reason, where QEMU, the kernel image or its headers are missing,
- * or when DIRTYBENCH_SKIP_KERNEL says why not to run it.
+ * QEMU (TCG) and runs the module's ioctl suite, the kmod-cow tracker suite,
+ * a loopback migration and the random-call loop inside; these tests judge
+ * its console. Skipped, with the reason, where QEMU, the kernel image or its
+ * headers are missing, or when DIRTYBENCH_SKIP_KERNEL says why not to run it.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -79,6 +79,53 @@ static void expect_pass(const struct db_console *c, const char *suite,
 		     db_console_verdict_str(r->verdict), r->detail);
 }
 
+/* The number after "key=" in a result's detail, or -1. */
+static double detail_num(const char *detail, const char *key)
+{
+	char k[64];
+	const char *p;
+
+	snprintf(k, sizeof(k), "%s=", key);
+	for (p = detail; (p = strstr(p, k)); p++)
+		if (p == detail || p[-1] == ' ')
+			return strtod(p + strlen(k), NULL);
+	return -1;
+}
+
+/*
+ * The random-call loop (tests/kernel/cowtrack_fuzz.c): it ran, every
+ * refused call had the documented errno, every refusal of the table was
+ * seen, and nothing was left held.
+ */
+static void expect_fuzz(const struct db_console *c)
+{
+	static const char *const seen[] = {
+		"EFAULT", "EINVAL", "EBADFD", "EBUSY", "E2BIG", "ENOTTY",
+	};
+	const struct db_console_result *r;
+	size_t i;
+
+	expect_pass(c, "fuzz", "ioctl_loop");
+	r = db_console_result(c, "fuzz", "ioctl_loop");
+	cr_expect_gt(detail_num(r->detail, "calls"), 20000,
+		     "the loop made more than 20000 calls: %s", r->detail);
+	cr_expect_gt(detail_num(r->detail, "forks"), 0,
+		     "the churn thread forked writers: %s", r->detail);
+	cr_log_info("fuzz: %s", r->detail);
+	expect_pass(c, "fuzz", "errno_oracle");
+	r = db_console_result(c, "fuzz", "errno_oracle");
+	cr_expect_eq(detail_num(r->detail, "mismatches"), 0, "%s", r->detail);
+	expect_pass(c, "fuzz", "refused_errnos");
+	r = db_console_result(c, "fuzz", "refused_errnos");
+	for (i = 0; i < sizeof(seen) / sizeof(seen[0]); i++)
+		cr_expect_gt(detail_num(r->detail, seen[i]), 0,
+			     "the loop was refused with %s: %s", seen[i],
+			     r->detail);
+	cr_expect_eq(detail_num(r->detail, "other"), 0, "%s", r->detail);
+	expect_pass(c, "fuzz", "released");
+	expect_pass(c, "system", "refcnt");
+}
+
 Test(kernel, module_tracker_and_migration_in_a_booted_kernel, .timeout = 1200)
 {
 	const struct db_console_suite *s;
@@ -110,6 +157,7 @@ Test(kernel, module_tracker_and_migration_in_a_booted_kernel, .timeout = 1200)
 	expect_pass(&c, "module", "concurrent_writers_migrate_exactly");
 	expect_pass(&c, "module", "bad_pointers_give_efault");
 	expect_pass(&c, "module", "release_frees_every_page");
+	expect_fuzz(&c);
 	s = db_console_suite(&c, "module");
 	cr_assert(s && s->pass >= 20 && !s->fail && s->ended && !s->exit_status,
 		  "module suite: %zu passed, %zu failed", s ? s->pass : 0,

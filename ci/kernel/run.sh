@@ -2,23 +2,31 @@
 # The kernel test bed: build the cowtrack module against Debian's kernel
 # headers, pack an initramfs (busybox-static, the module, the test programs,
 # dirtybench), boot Debian's kernel under qemu-system-x86_64 (TCG, no KVM
-# needed), run the module's ioctl suite, the tracker suite for kmod-cow and a
-# migration on loopback inside the guest, then check the console.
+# needed), run the module's ioctl suite, the tracker suite for kmod-cow, a
+# migration on loopback and a random-call loop against the module inside the
+# guest, then check the console.
 #
-# Usage: sh ci/kernel/run.sh [--check] [--broken] [--suites "module trackers migration"]
+# Usage: sh ci/kernel/run.sh [--check] [--broken] [--suites "module trackers migration fuzz"]
 #                            [--out DIR] [--timeout SECONDS]
+#                            [--fuzz-seconds N] [--fuzz-seed SEED]
 #   --check     only check that this machine can run it (exit 0 or 3)
 #   --broken    build the module with BROKEN_NO_WP=1 (write protection
 #               skipped): the module suite must then fail
-#   --suites    guest suites to run (default: all three)
+#   --suites    guest suites to run (default: all four)
 #   --out DIR   work directory (default $O/kernel, or $O/kernel-broken)
-#   --timeout   wall-clock limit for the guest, seconds (default 600)
+#   --timeout   wall-clock limit for the guest, seconds (default 600, and
+#               at least the fuzz seconds + 300)
+#   --fuzz-seconds  how long the fuzz suite (tests/kernel/cowtrack_fuzz.c)
+#               runs (default $FUZZ_SECONDS, or 25)
+#   --fuzz-seed replay a fuzz run (default $FUZZ_SEED, or from the clock;
+#               the seed is printed either way)
 #   The migration suite is left out (with a notice) while dirtybench has no
 #   run command.
 # Environment: O (build dir, default build), DIRTYBENCH_BIN (default bin),
 #   KVER (kernel release; default: the newest with both an image in /boot
 #   and headers in /lib/modules/KVER/build), QEMU (default qemu-system-x86_64).
 #   MODULE_REPEAT=N runs the module suite N times in one boot (a soak).
+#   FUZZ_SECONDS, FUZZ_SEED: defaults of --fuzz-seconds and --fuzz-seed.
 # Exit status: 0 every guest result passed; 1 a result failed, the guest
 # never reported, or the kernel complained; 3 something needed is missing
 # here (the reason is printed).
@@ -31,7 +39,9 @@ unset MAKEFLAGS MFLAGS MAKELEVEL
 : "${O:=build}" "${DIRTYBENCH_BIN:=bin}" "${QEMU:=qemu-system-x86_64}"
 broken=0
 check=0
-suites="module trackers migration"
+suites="module trackers migration fuzz"
+fuzz_seconds=${FUZZ_SECONDS:-25}
+fuzz_seed=${FUZZ_SEED:-}
 out=
 limit=600
 while [ $# -gt 0 ]; do
@@ -41,12 +51,23 @@ while [ $# -gt 0 ]; do
 	--suites) suites=$2; shift ;;
 	--out) out=$2; shift ;;
 	--timeout) limit=$2; shift ;;
-	-h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+	--fuzz-seconds) fuzz_seconds=$2; shift ;;
+	--fuzz-seed) fuzz_seed=$2; shift ;;
+	-h|--help) sed -n '2,32p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 	shift
 done
 [ -n "$out" ] || out=$O/kernel$([ $broken = 1 ] && echo -broken || true)
+case $fuzz_seconds in
+''|*[!0-9]*) echo "run.sh: --fuzz-seconds wants a whole number of seconds, not '$fuzz_seconds'" >&2; exit 2 ;;
+esac
+case $fuzz_seed in
+*[!0-9a-fA-Fx]*) echo "run.sh: --fuzz-seed wants a number (decimal or 0x hex), not '$fuzz_seed'" >&2; exit 2 ;;
+esac
+case " $suites " in
+*" fuzz "*) [ $limit -ge $((fuzz_seconds + 300)) ] || limit=$((fuzz_seconds + 300)) ;;
+esac
 
 missing() {
 	echo "kernel test bed: $*" >&2
@@ -77,6 +98,10 @@ if [ $check = 1 ]; then
 fi
 ktest=$O/kernel-progs/cowtrack-ioctl
 [ -x "$ktest" ] || missing "no $ktest (make kernel-progs)"
+kfuzz=$O/kernel-progs/cowtrack-fuzz
+case " $suites " in
+*" fuzz "*) [ -x "$kfuzz" ] || missing "no $kfuzz (make kernel-progs)" ;;
+esac
 
 case " $suites " in
 *" trackers "*|*" migration "*)
@@ -127,6 +152,7 @@ cp ci/guest.sh "$r/etc/guest.sh"
 chmod 755 "$r/init"
 cp "$out/kmod/cowtrack.ko" "$r/lib/cowtrack.ko"
 cp "$ktest" "$r/bin/cowtrack-ioctl"
+case " $suites " in *" fuzz "*) cp "$kfuzz" "$r/bin/cowtrack-fuzz" ;; esac
 cp ci/lsan.supp "$r/etc/lsan.supp"
 case " $suites " in *" trackers "*) add_prog "$tests" dirtybench-tests ;; esac
 case " $suites " in
@@ -141,6 +167,8 @@ esac
 	echo "MODULE_REPEAT='${MODULE_REPEAT:-1}'"
 	echo "TRACKER_FILTER='${TRACKER_FILTER:-@(trackers|kmod_cow)/*}'"
 	echo "MIGRATE_ARGS='${MIGRATE_ARGS:---tracker kmod-cow --ram 32M --workload dirtyram:dirty=256,period=10}'"
+	echo "FUZZ_SECONDS='$fuzz_seconds'"
+	echo "FUZZ_SEED='$fuzz_seed'"
 } >"$r/etc/dbk.conf"
 (cd "$r" && find . | cpio -o -H newc -R 0:0 --quiet) >"$out/initramfs.cpio"
 
