@@ -17,6 +17,10 @@
 #   make install PREFIX=/usr/local    make clean
 
 .POSIX:
+# Each goal runs its own make of mk/build.mk in the same directories: one
+# goal at a time, so two of them never rewrite one library (the inner make
+# still builds in parallel).
+.NOTPARALLEL:
 
 SAN =
 # V=1: print every compiler command in full
