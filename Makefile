@@ -87,6 +87,9 @@ perf: deps
 dirtyram-static: prepare
 	+@$(SUB) dirtyram-static
 
+dirtyram-static-arm64: prepare
+	+@$(SUB) dirtyram-static-arm64
+
 tests: prepare
 	+@$(SUB) tests
 
@@ -104,4 +107,4 @@ clean:
 	rm -rf build build-san build-fuzz bin bin-san bin-fuzz
 	@if [ -f kmod/Makefile ]; then $(MAKE) -C kmod clean >/dev/null 2>&1 || true; fi
 
-.PHONY: all prepare deps check fuzz-build fuzz fuzz-seeds check-kernel check-kvm bench perf dirtyram-static tests kernel-progs kvm-progs install clean
+.PHONY: all prepare deps check fuzz-build fuzz fuzz-seeds check-kernel check-kvm bench perf dirtyram-static dirtyram-static-arm64 tests kernel-progs kvm-progs install clean

@@ -62,6 +62,14 @@ $(BIN)/dirtyram-static: workloads/dirtyram/dirtyram.c workloads/dirtyram/main.c 
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 $(WARN) -Iinclude -static -pthread \
 		-o $@ workloads/dirtyram/dirtyram.c workloads/dirtyram/main.c -lm
 
+# The same for an aarch64 QEMU guest (vmm/qemu, --vmm-arch aarch64).
+dirtyram-static-arm64: $(BIN)/dirtyram-static-arm64
+$(BIN)/dirtyram-static-arm64: workloads/dirtyram/dirtyram.c workloads/dirtyram/main.c include/dirtybench/dirtyram.h
+	@mkdir -p $(BIN)
+	@$(SAY) "  CROSS   $@"
+	$(Q)$(CROSS_CC) -std=c11 -D_GNU_SOURCE -O2 $(WARN) -Iinclude -static -pthread \
+		-o $@ workloads/dirtyram/dirtyram.c workloads/dirtyram/main.c -lm
+
 tests: $(TESTBIN)
 $(TESTBIN): $(TEST_OBJS) $(LIBDB)
 	@$(SAY) "  LD      $@"
@@ -97,7 +105,7 @@ $(KVMPROG): $(KVM_SRCS) lib/ram/kvm_vm.h include/dirtybench/common.h
 		-o $@ $(KVM_SRCS) -lm
 
 # Criterion's synthesis line is the last line of the run.
-check: all $(TESTBIN) $(KTEST) $(KFUZZ) $(KVMPROG) $(BIN)/dirtyram-static
+check: all $(TESTBIN) $(KTEST) $(KFUZZ) $(KVMPROG) $(BIN)/dirtyram-static $(BIN)/dirtyram-static-arm64
 	@sh mk/layers.sh
 	DIRTYBENCH_BIN=$(BIN) sh ci/check.sh $(TESTBIN)
 
@@ -137,5 +145,5 @@ perf: all
 	$(BIN)/dirtybench perf --json $(O)/perf.json
 	@echo "perf: the same figures as JSON in $(O)/perf.json"
 
-.PHONY: all dirtyram-static tests kernel-progs kvm-progs check check-kernel check-kvm \
+.PHONY: all dirtyram-static dirtyram-static-arm64 tests kernel-progs kvm-progs check check-kernel check-kvm \
 	bench perf fuzz-build fuzz-check fuzz fuzz-seeds

@@ -13,9 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dirtybench/common.h"
 #include "fixture.h"
+#include "wire/netns.h"
 
 #define RAM_MIB 256
 #define WORKLOAD "dirtyram:pages=8192,dirty=256,period=10,threads=2"
@@ -35,15 +37,15 @@ static void teardown(void)
 TestSuite(qemu, .init = setup, .fini = teardown, .timeout = 400);
 
 /*
- * dirtybench run --vmm qemu with extra arguments; skip on exit 3 with its
- * message. Returns the exit status; *res the parsed result.json.
+ * dirtybench run with args, then --out; skip on exit 3 with its message.
+ * Returns the exit status; *res the parsed result.json.
  */
-static int run_qemu(const char *extra, json_t **res)
+static int run_args(const char *const args[], json_t **res)
 {
 	const char *skip = getenv("DIRTYBENCH_SKIP_QEMU");
 	const char *b = getenv("DIRTYBENCH_BIN");
 	char bin[PATH_MAX], out[PATH_MAX], log[PATH_MAX], path[PATH_MAX + 16];
-	const char *argv[24];
+	const char *argv[32];
 	json_error_t je;
 	int n = 0, st;
 
@@ -54,18 +56,10 @@ static int run_qemu(const char *extra, json_t **res)
 	snprintf(log, sizeof(log), "%s/run.log", dir);
 	argv[n++] = bin;
 	argv[n++] = "run";
-	argv[n++] = "--vmm";
-	argv[n++] = "qemu";
-	argv[n++] = "--ram";
-	argv[n++] = "256M";
-	argv[n++] = "--workload";
-	argv[n++] = WORKLOAD;
+	while (*args && n < 28)
+		argv[n++] = *args++;
 	argv[n++] = "--out";
 	argv[n++] = out;
-	if (extra) {
-		argv[n++] = "--vmm-fault";
-		argv[n++] = extra;
-	}
 	argv[n] = NULL;
 	st = fx_run_cmd(argv, log, 360);
 	cr_assert(st >= 0, "%s did not finish within 360 s (log %s)", bin, log);
@@ -82,6 +76,15 @@ static int run_qemu(const char *extra, json_t **res)
 	cr_assert(*res, "exit %d and no result.json (%s); log:\n%s", st, je.text,
 		  fx_read(log));
 	return st;
+}
+
+/* The x86-64 guest of 256 MiB; extra: a --vmm-fault hook, or NULL. */
+static int run_qemu(const char *extra, json_t **res)
+{
+	const char *args[] = { "--vmm", "qemu", "--ram", "256M", "--workload", WORKLOAD,
+			       extra ? "--vmm-fault" : NULL, extra, NULL };
+
+	return run_args(args, res);
 }
 
 static json_t *at(json_t *res, const char *sec, const char *key)
@@ -160,5 +163,103 @@ Test(qemu, broken_migration_caught)
 		cr_assert_str_eq(json_string_value(json_array_get(gpa, i)), want,
 				 "differing page %zu", i);
 	}
+	json_decref(res);
+}
+
+/* ---- aarch64 under TCG: the virt machine, RAM from 0x40000000 ---- */
+
+#define A64_WORKLOAD "dirtyram:pages=2048,dirty=64,period=10,threads=2"
+#define A64_BASE 0x40000000ull
+
+static int run_aarch64(const char *fault, json_t **res)
+{
+	const char *args[] = { "--vmm", "qemu", "--vmm-arch", "aarch64", "--ram", "128M",
+			       "--workload", A64_WORKLOAD, fault ? "--vmm-fault" : NULL,
+			       fault, NULL };
+
+	return run_args(args, res);
+}
+
+Test(qemu, aarch64_migration_validated, .timeout = 120)
+{
+	json_t *res;
+	int st = run_aarch64(NULL, &res);
+
+	cr_assert_eq(st, 0, "exit %d: %s", st, json_string_value(json_object_get(res, "error")));
+	cr_assert_str_eq(json_string_value(at(res, "vmm", "arch")), "aarch64");
+	cr_assert_str_eq(json_string_value(at(res, "vmm", "machine")), "virt");
+	cr_assert_str_eq(json_string_value(at(res, "vmm", "ram_base_gpa")), "0x40000000");
+	cr_assert_str_eq(json_string_value(at(res, "summary", "outcome")), "completed");
+	cr_assert(json_is_true(at(res, "summary", "ram_equal")),
+		  "the aarch64 guests' RAM differs after migration");
+	cr_assert_eq(num(res, "summary", "mismatched_pages"), 0);
+	cr_assert_geq(num(res, "vmm", "passes"), 2);
+	/* The arm64 dirtyram ran: its --stats on the console, the guest ticking. */
+	cr_assert_gt(num(res, "vmm", "stats_lines"), 0, "dirtyram printed no --stats line");
+	cr_assert(json_is_true(at(res, "summary", "resumed")));
+	cr_assert_gt(num(res, "vmm", "ticks_dst"), 0, "no tick from the destination");
+	cr_assert_gt(num(res, "summary", "downtime_ns"), 0);
+	cr_assert_gt(num(res, "summary", "bytes_total"), 8ll << 20);
+	json_decref(res);
+}
+
+Test(qemu, aarch64_broken_migration_names_guest_physical_pages, .timeout = 120)
+{
+	json_t *res, *gpa;
+	const uint64_t pages = 128ull << 20 >> DB_PAGE_SHIFT;
+	int st = run_aarch64("corrupt-dest:2", &res);
+	char want[32];
+	size_t i, j;
+
+	cr_assert_eq(st, 1, "a corrupted destination must fail validation (exit 1), got %d", st);
+	cr_assert(json_is_false(at(res, "summary", "resumed")));
+	gpa = at(res, "vmm", "mismatched_first_gpa");
+	cr_assert_geq(num(res, "summary", "mismatched_pages"), 2);
+	/* The hook's pages at their guest-physical addresses: RAM starts at 1 GiB. */
+	for (i = 0; i < 2; i++) {
+		bool found = false;
+
+		snprintf(want, sizeof(want), "0x%llx", (unsigned long long)
+			 (A64_BASE + (i + 1) * (pages / 3) * DB_PAGE_SIZE));
+		for (j = 0; j < json_array_size(gpa); j++)
+			found |= !strcmp(json_string_value(json_array_get(gpa, j)), want);
+		cr_assert(found, "page %s not among the differing pages", want);
+	}
+	cr_assert_eq(num(res, "summary", "mismatched_pages"), 2,
+		     "pages besides the two the hook changed differ");
+	json_decref(res);
+}
+
+/* ---- --link netns: the stream over the shaped veth pair ---- */
+
+Test(qemu, netns_link_carries_and_limits_the_migration, .timeout = 200)
+{
+	const char *args[] = { "--vmm", "qemu", "--ram", "128M", "--link", "netns",
+			       "--bandwidth", "200mbit", "--workload",
+			       "dirtyram:pages=2048,dirty=16,period=10,threads=2", NULL };
+	char why[256], nspath[64];
+	const char *dev;
+	double bps;
+	json_t *res;
+	int st;
+
+	if (db_netns_probe(why, sizeof(why)))
+		cr_skip_test("%s", why);
+	st = run_args(args, &res);
+	cr_assert_eq(st, 0, "exit %d: %s", st, json_string_value(json_object_get(res, "error")));
+	cr_assert_str_eq(json_string_value(at(res, "config", "link")), "netns");
+	cr_assert(json_is_true(at(res, "summary", "ram_equal")));
+	cr_assert(json_is_true(at(res, "summary", "resumed")));
+	/* Everything QEMU sent left through the host end of the pair. */
+	cr_assert_geq(num(res, "vmm", "link_tx_bytes"), num(res, "summary", "bytes_total"),
+		      "the link carried less than the migration stream");
+	/* QEMU's own limit is off: the tbf alone holds it to 200 Mbit/s. */
+	bps = json_number_value(at(res, "summary", "bandwidth_measured_bps"));
+	cr_assert(bps > 200e6 * 0.6 && bps < 200e6 * 1.1,
+		  "QEMU measured %.1f Mbit/s through a 200 Mbit/s tbf", bps / 1e6);
+	dev = json_string_value(at(res, "vmm", "link_dev"));
+	cr_assert(dev && !strncmp(dev, "dbh", 3));
+	snprintf(nspath, sizeof(nspath), "/run/netns/dirtybench-%s", dev + 3);
+	cr_assert_neq(access(nspath, F_OK), 0, "namespace %s removed", nspath);
 	json_decref(res);
 }

@@ -364,11 +364,17 @@ static json_t *vmm_json(const struct db_result *res)
 	gpa = json_array();
 	for (i = 0; i < res->nfirst; i++) {
 		snprintf(s, sizeof(s), "0x%llx",
-			 (unsigned long long)res->first[i] * DB_PAGE_SIZE);
+			 (unsigned long long)(v->ram_base_gpa + res->first[i] * DB_PAGE_SIZE));
 		json_array_append_new(gpa, json_string(s));
 	}
 	json_object_set_new(o, "kind", json_string(v->kind));
 	json_object_set_new(o, "binary", json_string(v->binary));
+	json_object_set_new(o, "arch", json_string(v->arch));
+	json_object_set_new(o, "machine", json_string(v->machine));
+	snprintf(s, sizeof(s), "0x%llx", (unsigned long long)v->ram_base_gpa);
+	json_object_set_new(o, "ram_base_gpa", json_string(s));
+	json_object_set_new(o, "link_dev", v->link_dev[0] ? json_string(v->link_dev) : json_null());
+	json_object_set_new(o, "link_tx_bytes", v->link_dev[0] ? u64(v->link_tx_bytes) : json_null());
 	json_object_set_new(o, "version", json_string(v->version));
 	json_object_set_new(o, "accel", json_string(v->accel));
 	json_object_set_new(o, "accel_note", v->accel_note[0] ? json_string(v->accel_note) : json_null());
@@ -508,11 +514,12 @@ static void vmm_summary(const struct db_result *res, FILE *f)
 	if (res->verified && !res->ram_equal && res->nfirst) {
 		fprintf(f, "  differing pages at guest-physical");
 		for (i = 0; i < res->nfirst; i++)
-			fprintf(f, " 0x%llx", (unsigned long long)res->first[i] * DB_PAGE_SIZE);
+			fprintf(f, " 0x%llx", (unsigned long long)(v->ram_base_gpa +
+							    res->first[i] * DB_PAGE_SIZE));
 		fputc('\n', f);
 	}
-	fprintf(f, "  %s %s (%s, %s): %llu passes, QEMU's downtime %s, setup %s, total %s\n",
-		v->kind, v->version, v->accel, v->binary,
+	fprintf(f, "  %s %s (%s %s, %s, %s): %llu passes, QEMU's downtime %s, setup %s, total %s\n",
+		v->kind, v->version, v->arch, v->machine, v->accel, v->binary,
 		(unsigned long long)v->passes,
 		db_fmt_ns(v->qemu_downtime_ns, a, sizeof(a)),
 		db_fmt_ns(v->qemu_setup_time_ns, b, sizeof(b)),
@@ -526,6 +533,9 @@ static void vmm_summary(const struct db_result *res, FILE *f)
 	if (v->stats_lines)
 		fprintf(f, "  dirtyram's longest period lateness %s on the guest clock (stopped while the guest is paused)\n",
 			db_fmt_ns(v->lateness_guest_ns, a, sizeof(a)));
+	if (v->link_dev[0])
+		fprintf(f, "  netns link: %s sent by its host end %s (tc tbf there the only limit)\n",
+			db_fmt_bytes(v->link_tx_bytes, a, sizeof(a)), v->link_dev);
 	fprintf(f, "  dirty-limit: %s\n", v->dirty_limit);
 	if (v->fault[0])
 		fprintf(f, "  test hook applied: --vmm-fault %s\n", v->fault);

@@ -55,6 +55,11 @@ struct db_vmm_result {
 	bool on;
 	char kind[16];			/* "qemu" */
 	char binary[512];
+	char arch[16];			/* the guest's: "x86_64", "aarch64" */
+	char machine[16];		/* "pc", "virt" */
+	uint64_t ram_base_gpa;		/* guest-physical address of RAM offset 0 */
+	char link_dev[16];		/* --link netns: the host end, "" */
+	uint64_t link_tx_bytes;		/* what that end sent (sysfs tx_bytes) */
 	char version[64];		/* "7.2.22" */
 	char accel[16];			/* "kvm", "tcg" */
 	char accel_note[384];		/* why not the one asked for, "" */

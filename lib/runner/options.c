@@ -92,7 +92,9 @@ static const struct db_option options[] = {
 	  "Path between source and destination: loopback (127.0.0.1) or netns "
 	  "(the destination in its own network namespace behind a veth pair "
 	  "with link-local addresses, shaped by tc tbf to --bandwidth; needs "
-	  "root and iproute2; removed afterwards, also on failure)." },
+	  "root and iproute2; removed afterwards, also on failure). With --vmm "
+	  "the destination QEMU runs in that namespace and the tbf alone limits "
+	  "the migration stream (QEMU's max-bandwidth is then unlimited)." },
 	{ "to", "ADDR:PORT", DB_T_STR, STR(to), "", 0, 0, NULL, DB_OPT_MIGRATE,
 	  "The destination's address (required): ADDR:PORT or [V6ADDR]:PORT." },
 	{ "listen", "ADDR:PORT", DB_T_STR, STR(listen), "127.0.0.1:7650", 0, 0,
@@ -158,24 +160,35 @@ static const struct db_option options[] = {
 	{ "vmm", "qemu[:PATH]", DB_T_STR, STR(vmm), "", 0, 0, NULL,
 	  DB_OPT_RUN | DB_OPT_TARGET,
 	  "Migrate a real VMM's guest instead of the engines' RAM: qemu runs "
-	  "qemu-system-x86_64 from PATH (qemu:PATH that binary) twice, a source "
-	  "booting Debian's kernel with an initramfs of busybox and dirtyram-static "
-	  "copies (--workload: pages, dirty, period, pattern, threads = copies) "
-	  "and a destination waiting with -incoming, both driven over QMP: "
-	  "--bandwidth is QEMU's max-bandwidth, --downtime-limit its "
-	  "downtime-limit, --dirty-limit its dirty-limit where it has one. Both "
+	  "qemu-system-x86_64 from PATH (qemu:PATH that binary; see "
+	  "--vmm-arch) twice, a source booting Debian's kernel with an "
+	  "initramfs of busybox and dirtyram-static copies (--workload: pages, "
+	  "dirty, period, pattern, threads = copies) and a destination waiting "
+	  "with -incoming, both driven over QMP: --bandwidth is QEMU's "
+	  "max-bandwidth (with --link netns the tbf's rate instead), "
+	  "--downtime-limit its downtime-limit, --dirty-limit its dirty-limit "
+	  "where it has one. Both "
 	  "guests' RAM is compared page by page before the destination runs "
 	  "(docs/qemu.md). --tracker, --backing and --fill do not apply; "
 	  "--stop must be downtime." },
 	{ "vmm-kernel", "FILE", DB_T_STR, STR(vmm_kernel), "", 0, 0, NULL,
 	  DB_OPT_RUN,
 	  "With --vmm: the guest's kernel image (default: the newest "
-	  "/boot/vmlinuz-*)." },
+	  "/boot/vmlinuz-*, or $ARM64_CACHE/Image for an aarch64 guest)." },
 	{ "vmm-accel", "KIND", DB_T_CHOICE, OFF(vmm_accel), 0, "auto", 0, 0,
 	  "auto|kvm|tcg", DB_OPT_RUN | DB_OPT_TARGET,
 	  "With --vmm: kvm, tcg (emulation), or auto: kvm where /dev/kvm "
 	  "opens and creates a VM, and tcg if that KVM does not boot the "
 	  "guest within 30 s (result.json says why: vmm.accel_note)." },
+	{ "vmm-arch", "ARCH", DB_T_CHOICE, OFF(vmm_arch), 0, "auto", 0, 0,
+	  "auto|x86_64|aarch64", DB_OPT_RUN,
+	  "With --vmm: the guest's architecture. x86_64 boots the pc machine; "
+	  "aarch64 the virt machine (-cpu max, TCG on any other host) with "
+	  "Debian's arm64 kernel and busybox from $ARM64_CACHE "
+	  "(ci/deps-arm64.sh) and dirtyram-static-arm64 (make "
+	  "dirtyram-static-arm64). auto follows the binary's name "
+	  "(qemu-system-aarch64, else x86_64); --vmm qemu with aarch64 runs "
+	  "qemu-system-aarch64 from PATH." },
 	{ "vmm-boot-timeout", "S", DB_T_SECONDS, OFF(vmm_boot_timeout_ms), 0,
 	  "180", 1, 3600000, NULL, DB_OPT_RUN,
 	  "With --vmm: how long the guest may take to boot and start its "

@@ -16,8 +16,8 @@
 #include "base/files.h"
 #include "guest.h"
 
-/* A static executable has no program interpreter. */
-static bool is_static_elf(const char *path)
+/* A static executable for machine (EM_X86_64, EM_AARCH64): no interpreter. */
+static bool is_static_elf(const char *path, unsigned machine)
 {
 	Elf64_Ehdr eh;
 	Elf64_Phdr ph;
@@ -28,7 +28,7 @@ static bool is_static_elf(const char *path)
 		return false;
 	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
 	    memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-	    eh.e_machine != EM_X86_64)
+	    eh.e_machine != machine)
 		goto out;
 	ok = true;
 	for (i = 0; i < eh.e_phnum; i++) {
@@ -64,12 +64,40 @@ static int find_in_path(const char *prog, char *out, size_t len)
 	return -ENOENT;
 }
 
-int db_guest_find(const struct db_run_config *cfg, const char *self_exe,
-		  struct db_guest_files *g)
+const char *db_guest_arm64_cache(void)
 {
-	char tmp[1024];
+	const char *c = getenv("ARM64_CACHE");
+
+	return c && *c ? c : "/var/cache/dirtybench/arm64";
+}
+
+static int find_kernel_x86(char *out, size_t len)
+{
 	glob_t gl;
 	size_t i;
+
+	out[0] = '\0';
+	if (glob("/boot/vmlinuz-*", 0, NULL, &gl) == 0) {
+		for (i = 0; i < gl.gl_pathc; i++)
+			if (!access(gl.gl_pathv[i], R_OK) &&
+			    (!out[0] || strverscmp(gl.gl_pathv[i], out) > 0))
+				snprintf(out, len, "%s", gl.gl_pathv[i]);
+		globfree(&gl);
+	}
+	if (!out[0])
+		return db_error(-ENOENT, "no readable /boot/vmlinuz-* for the guest "
+				"(apt-get install linux-image-amd64, or --vmm-kernel FILE)");
+	return 0;
+}
+
+int db_guest_find(const struct db_run_config *cfg, int arch, const char *self_exe,
+		  struct db_guest_files *g)
+{
+	bool arm = arch == DB_VMM_ARCH_AARCH64;
+	unsigned machine = arm ? EM_AARCH64 : EM_X86_64;
+	const char *cache = db_guest_arm64_cache();
+	char tmp[1024];
+	int err;
 
 	memset(g, 0, sizeof(*g));
 	if (cfg->vmm_kernel[0]) {
@@ -77,27 +105,34 @@ int db_guest_find(const struct db_run_config *cfg, const char *self_exe,
 			return db_error_errno(-errno, "--vmm-kernel: cannot read %s",
 					      cfg->vmm_kernel);
 		snprintf(g->kernel, sizeof(g->kernel), "%s", cfg->vmm_kernel);
+	} else if (arm) {
+		snprintf(g->kernel, sizeof(g->kernel), "%s/Image", cache);
+		if (access(g->kernel, R_OK))
+			return db_error(-ENOENT, "no arm64 kernel %s for the aarch64 guest "
+					"(as root: sh ci/deps-arm64.sh; or ARM64_CACHE=DIR, "
+					"or --vmm-kernel FILE)", g->kernel);
 	} else {
-		if (glob("/boot/vmlinuz-*", 0, NULL, &gl) == 0) {
-			for (i = 0; i < gl.gl_pathc; i++)
-				if (!access(gl.gl_pathv[i], R_OK) &&
-				    (!g->kernel[0] || strverscmp(gl.gl_pathv[i], g->kernel) > 0))
-					snprintf(g->kernel, sizeof(g->kernel), "%s", gl.gl_pathv[i]);
-			globfree(&gl);
-		}
-		if (!g->kernel[0])
-			return db_error(-ENOENT, "no readable /boot/vmlinuz-* for the guest "
-					"(apt-get install linux-image-amd64, or --vmm-kernel FILE)");
+		err = find_kernel_x86(g->kernel, sizeof(g->kernel));
+		if (err)
+			return err;
 	}
-	if (find_in_path("busybox", g->busybox, sizeof(g->busybox)) ||
-	    !is_static_elf(g->busybox))
+	if (arm) {
+		snprintf(g->busybox, sizeof(g->busybox), "%s/busybox", cache);
+		if (!is_static_elf(g->busybox, machine))
+			return db_error(-ENOENT, "no static arm64 busybox at %s for the guest "
+					"(as root: sh ci/deps-arm64.sh)", g->busybox);
+	} else if (find_in_path("busybox", g->busybox, sizeof(g->busybox)) ||
+		   !is_static_elf(g->busybox, machine)) {
 		return db_error(-ENOENT, "no static x86-64 busybox in PATH for the guest "
 				"(apt-get install busybox-static)");
+	}
 	snprintf(tmp, sizeof(tmp), "%s", self_exe);
-	snprintf(g->dirtyram, sizeof(g->dirtyram), "%s/dirtyram-static", dirname(tmp));
-	if (!is_static_elf(g->dirtyram))
-		return db_error(-ENOENT, "no static dirtyram at %s for the guest "
-				"(make dirtyram-static)", g->dirtyram);
+	snprintf(g->dirtyram, sizeof(g->dirtyram), "%s/dirtyram-static%s", dirname(tmp),
+		 arm ? "-arm64" : "");
+	if (!is_static_elf(g->dirtyram, machine))
+		return db_error(-ENOENT, "no static %s dirtyram at %s for the guest "
+				"(make dirtyram-static%s)", arm ? "arm64" : "x86-64",
+				g->dirtyram, arm ? "-arm64" : "");
 	return 0;
 }
 

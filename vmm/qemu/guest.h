@@ -20,8 +20,15 @@ struct db_guest_files {
 	char dirtyram[512];
 };
 
-/* Find the three; 0 or -ENOENT with what to install. */
-int db_guest_find(const struct db_run_config *cfg, const char *self_exe,
+/* Where the arm64 kernel and busybox are: $ARM64_CACHE or its default. */
+const char *db_guest_arm64_cache(void);
+/*
+ * Find the three for arch (DB_VMM_ARCH_X86_64 or _AARCH64): x86-64 takes
+ * the newest /boot/vmlinuz-*, busybox from PATH and dirtyram-static
+ * beside self_exe; aarch64 the Image and busybox ci/deps-arm64.sh
+ * unpacks and dirtyram-static-arm64. 0 or -ENOENT with what to install.
+ */
+int db_guest_find(const struct db_run_config *cfg, int arch, const char *self_exe,
 		  struct db_guest_files *g);
 /* The dirtyram command line of copy i, the original CLI. */
 void db_guest_dirtyram_cmd(const struct db_run_config *cfg, unsigned i,

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <sched.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <unistd.h>
@@ -38,42 +40,96 @@
 #include "guest.h"
 #include "qemu.h"
 #include "qmp.h"
+#include "wire/netns.h"
 #include "wire/transport.h"
 
 #define QMP_MS 10000		/* one ordinary command */
 #define FORCE_DOWNTIME_MS 2000000	/* QEMU's largest downtime-limit */
-#define MAX_RAM (3ull << 30)	/* below the PCI hole of the pc machine */
+#define MAX_RAM (3ull << 30)	/* pc: below the PCI hole; virt: the same bound */
 
-/* ---- configuration -------------------------------------------------- */
+/*
+ * The guests a run can boot. RAM is one range from ram_base: the backend
+ * file's offset plus ram_base is the guest-physical address.
+ */
+struct arch {
+	int id;			/* enum db_vmm_arch */
+	const char *name;	/* QEMU's: the binary's suffix */
+	const char *package;	/* Debian's package with the binary */
+	const char *machine;
+	const char *kvm_machine_opts;	/* added to -machine under KVM */
+	const char *tcg_cpu;
+	const char *console;	/* the kernel's serial console */
+	uint64_t ram_base;
+};
 
-static int vmm_binary(const struct db_run_config *cfg, char *out, size_t len)
+static const struct arch arches[] = {
+	{ DB_VMM_ARCH_X86_64, "x86_64", "qemu-system-x86", "pc", "", "max", "ttyS0", 0 },
+	/* virt's RAM starts at 1 GiB; pauth-impdef keeps TCG's pointer auth cheap */
+	{ DB_VMM_ARCH_AARCH64, "aarch64", "qemu-system-arm", "virt", ",gic-version=host",
+	  "max,pauth-impdef=on", "ttyAMA0", 0x40000000ull },
+};
+
+static const struct arch *arch_by_id(int id)
+{
+	size_t i;
+
+	for (i = 0; i < DB_ARRAY_SIZE(arches); i++)
+		if (arches[i].id == id)
+			return &arches[i];
+	return &arches[0];
+}
+
+/* The architecture a binary's name says: qemu-system-NAME, or none. */
+static const struct arch *arch_of_binary(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t i;
+
+	base = base ? base + 1 : path;
+	for (i = 0; i < DB_ARRAY_SIZE(arches); i++)
+		if (strstr(base, arches[i].name))
+			return &arches[i];
+	return NULL;
+}
+
+/* The binary to run and the guest's architecture (--vmm, --vmm-arch). */
+static int vmm_binary(const struct db_run_config *cfg, char *out, size_t len,
+		      const struct arch **a)
 {
 	const char *spec = cfg->vmm;
+	const struct arch *named;
 
+	*a = arch_by_id(cfg->vmm_arch == DB_VMM_ARCH_AUTO ? DB_VMM_ARCH_X86_64 : cfg->vmm_arch);
 	if (!strcmp(spec, "qemu"))
-		return snprintf(out, len, "qemu-system-x86_64") >= (int)len ? -ENAMETOOLONG : 0;
-	if (!strncmp(spec, "qemu:", 5) && spec[5])
-		return snprintf(out, len, "%s", spec + 5) >= (int)len ? -ENAMETOOLONG : 0;
-	return db_error(-EINVAL, "option --vmm: '%s' is not qemu or qemu:PATH", spec);
+		return snprintf(out, len, "qemu-system-%s", (*a)->name) >= (int)len ?
+		       -ENAMETOOLONG : 0;
+	if (strncmp(spec, "qemu:", 5) || !spec[5])
+		return db_error(-EINVAL, "option --vmm: '%s' is not qemu or qemu:PATH", spec);
+	named = arch_of_binary(spec + 5);
+	if (cfg->vmm_arch == DB_VMM_ARCH_AUTO && named)
+		*a = named;
+	else if (named && named != *a)
+		return db_error(-EINVAL, "option --vmm-arch: %s is a qemu-system-%s, not "
+				"a qemu-system-%s", spec + 5, named->name, (*a)->name);
+	return snprintf(out, len, "%s", spec + 5) >= (int)len ? -ENAMETOOLONG : 0;
 }
 
 int db_qemu_check_config(struct db_run_config *c)
 {
+	const struct arch *a;
 	char bin[512];
 	uint64_t npages = c->ram_bytes / DB_PAGE_SIZE;
-	int err = vmm_binary(c, bin, sizeof(bin));
+	int err = vmm_binary(c, bin, sizeof(bin), &a);
 
 	if (err)
 		return err;
 	if (c->ram_bytes < (128ull << 20) || c->ram_bytes > MAX_RAM)
 		return db_error(-EINVAL, "option --ram: a QEMU guest takes 128M to 3G "
-				"(one RAM range below the PCI hole), not %llu bytes",
+				"(one RAM range, below the PCI hole of pc), not %llu bytes",
 				(unsigned long long)c->ram_bytes);
 	if (c->stop != DB_STOP_DOWNTIME)
 		return db_error(-EINVAL, "option --stop: QEMU switches over by its "
 				"downtime limit alone: use --stop downtime with --vmm");
-	if (c->link != DB_LINK_LOOPBACK)
-		return db_error(-EINVAL, "option --link: --vmm runs on loopback only");
 	if (c->vmm_fault[0] && strcmp(c->vmm_fault, "corrupt-dest") &&
 	    strncmp(c->vmm_fault, "corrupt-dest:", 13))
 		return db_error(-EINVAL, "option --vmm-fault: '%s' is not corrupt-dest[:N]",
@@ -116,7 +172,26 @@ static bool kvm_works(void)
 	return ok;
 }
 
-static int find_exe(const char *prog, char *out, size_t len)
+/* KVM runs a guest of this host's own architecture only. */
+static bool kvm_can_run(const struct arch *a, char *why, size_t len)
+{
+	struct utsname u;
+
+	if (uname(&u))
+		snprintf(u.machine, sizeof(u.machine), "unknown");
+	if (strcmp(u.machine, a->name)) {
+		snprintf(why, len, "an %s guest on this %s host runs under tcg only",
+			 a->name, u.machine);
+		return false;
+	}
+	if (!kvm_works()) {
+		snprintf(why, len, "/dev/kvm does not open or create a VM here");
+		return false;
+	}
+	return true;
+}
+
+static int find_exe(const char *prog, const struct arch *a, char *out, size_t len)
 {
 	const char *p = getenv("PATH");
 	char dir[512];
@@ -138,21 +213,22 @@ static int find_exe(const char *prog, char *out, size_t len)
 			return 0;
 		p += n + (p[n] == ':');
 	}
-	return db_error(-ENOENT, "no %s in PATH (apt-get install qemu-system-x86, "
-			"or --vmm qemu:PATH)", prog);
+	return db_error(-ENOENT, "no %s in PATH (apt-get install %s, "
+			"or --vmm qemu:PATH)", prog, a->package);
 }
 
 int db_qemu_probe(const struct db_run_config *cfg, const char *self_exe,
 		  char *why, size_t len)
 {
 	struct db_guest_files g;
+	const struct arch *a;
 	char bin[512], exe[512];
-	int err = vmm_binary(cfg, bin, sizeof(bin));
+	int err = vmm_binary(cfg, bin, sizeof(bin), &a);
 
 	if (!err)
-		err = find_exe(bin, exe, sizeof(exe));
+		err = find_exe(bin, a, exe, sizeof(exe));
 	if (!err)
-		err = db_guest_find(cfg, self_exe, &g);
+		err = db_guest_find(cfg, a->id, self_exe, &g);
 	if (err)
 		snprintf(why, len, "%s", db_strerror());
 	return err;
@@ -166,6 +242,7 @@ struct vm {
 	struct db_qmp qmp;
 	bool qmp_up;
 	char qmp_path[256], con_path[256], ram_path[256], log_path[600];
+	char netns[64];		/* /run/netns/NAME to run in, "": here */
 };
 
 static int spawn(struct vm *v, char *const argv[])
@@ -188,6 +265,14 @@ static int spawn(struct vm *v, char *const argv[])
 		/* Never outlive the harness, even if it is killed outright. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		signal(SIGINT, SIG_IGN);	/* the harness stops it */
+		if (v->netns[0]) {	/* the destination, behind the shaped link */
+			int ns = open(v->netns, O_RDONLY | O_CLOEXEC);
+
+			if (ns < 0 || setns(ns, CLONE_NEWNET)) {
+				dprintf(fd, "cannot enter %s: %s\n", v->netns, strerror(errno));
+				_exit(127);
+			}
+		}
 		dup2(null, 0);
 		dup2(fd, 1);
 		dup2(fd, 2);
@@ -443,6 +528,9 @@ struct run {
 	char shm[256];		/* sockets and RAM files */
 	char initrd[700];
 	bool kvm;
+	const struct arch *arch;
+	struct db_netns ns;	/* --link netns: the destination behind it */
+	bool netns;
 	struct vm src, dst;
 	struct consoles cs;
 	FILE *csv;		/* migrate.csv: every query-migrate sample */
@@ -487,7 +575,7 @@ static int start_vm(struct run *r, struct vm *v, bool incoming)
 	A("-accel");
 	A(r->kvm ? "kvm" : "tcg");
 	A("-cpu");
-	A(r->kvm ? "host" : "max");
+	A(r->kvm ? "host" : r->arch->tcg_cpu);
 	A("-smp");
 	A("2");
 	snprintf(buf, sizeof(buf), "%lluM", mib);
@@ -498,13 +586,17 @@ static int start_vm(struct run *r, struct vm *v, bool incoming)
 	A("-object");
 	A(buf);
 	A("-machine");
-	A("pc,memory-backend=ram0");
+	snprintf(buf, sizeof(buf), "%s,memory-backend=ram0%s", r->arch->machine,
+		 r->kvm ? r->arch->kvm_machine_opts : "");
+	A(buf);
 	A("-kernel");
 	A(r->g.kernel);
 	A("-initrd");
 	A(r->initrd);
 	A("-append");
-	A("console=ttyS0 panic=-1 quiet loglevel=1 rdinit=/init");
+	snprintf(buf, sizeof(buf), "console=%s panic=-1 quiet loglevel=1 rdinit=/init",
+		 r->arch->console);
+	A(buf);
 	snprintf(buf, sizeof(buf), "socket,id=con0,path=%s,server=on,wait=off", v->con_path);
 	A("-chardev");
 	A(buf);
@@ -528,6 +620,8 @@ static int start_vm(struct run *r, struct vm *v, bool incoming)
 		snprintf(buf, sizeof(buf), "%s/qemu-%s.cmd", r->dir, incoming ? "dst" : "src");
 		f = fopen(buf, "we");
 		if (f) {
+			if (v->netns[0])
+				fprintf(f, "ip netns exec '%s' ", r->ns.ns);
 			for (i = 0; argv[i]; i++)
 				fprintf(f, "%s'%s'", i ? " " : "", argv[i]);
 			fputc('\n', f);
@@ -608,9 +702,10 @@ static int setup_migration(struct run *r)
 		if (err)
 			return err;
 	}
+	/* With --link netns the tbf on the link is the limit, not QEMU. */
 	err = set_params(&r->src, json_pack("{s:I,s:I}", "downtime-limit",
-					    (json_int_t)cfg->downtime_limit_ms,
-					    "max-bandwidth", (json_int_t)bw));
+					    (json_int_t)cfg->downtime_limit_ms, "max-bandwidth",
+					    (json_int_t)(r->netns ? 100000000000ull : bw)));
 	if (err)
 		return err;
 	if (cfg->dirty_limit_mode == DB_DIRTY_LIMIT_OFF) {
@@ -671,7 +766,10 @@ static int free_port(void)
 	return port > 0 ? port : -EADDRNOTAVAIL;
 }
 
-/* The destination listens on 127.0.0.1; a port taken meanwhile is retried. */
+/*
+ * The destination listens on 127.0.0.1, or on its end of the netns link;
+ * a port taken meanwhile is retried.
+ */
 static int listen_incoming(struct run *r, char *uri, size_t len)
 {
 	int i, port, err = -EADDRINUSE;
@@ -680,7 +778,7 @@ static int listen_incoming(struct run *r, char *uri, size_t len)
 		port = free_port();
 		if (port < 0)
 			return db_error_errno(port, "no free TCP port on 127.0.0.1");
-		snprintf(uri, len, "tcp:127.0.0.1:%d", port);
+		snprintf(uri, len, "tcp:%s:%d", r->netns ? r->ns.addr_ns : "127.0.0.1", port);
 		err = db_qmp_exec(&r->dst.qmp, "migrate-incoming",
 				  json_pack("{s:s}", "uri", uri), NULL, QMP_MS);
 	}
@@ -1053,15 +1151,16 @@ static int prepare(struct run *r)
 {
 	const struct db_run_config *cfg = r->cfg;
 	struct db_vmm_result *vr = &r->res->vmm;
-	char bin[512];
+	char bin[512], why[256];
 	const char *shm = access("/dev/shm", W_OK) ? NULL : "/dev/shm";
+	bool kvm_ok;
 	int err;
 
-	err = vmm_binary(cfg, bin, sizeof(bin));
+	err = vmm_binary(cfg, bin, sizeof(bin), &r->arch);
 	if (!err)
-		err = find_exe(bin, r->exe, sizeof(r->exe));
+		err = find_exe(bin, r->arch, r->exe, sizeof(r->exe));
 	if (!err)
-		err = db_guest_find(cfg, r->self, &r->g);
+		err = db_guest_find(cfg, r->arch->id, r->self, &r->g);
 	if (err)
 		return err;
 	if (cfg->out[0]) {
@@ -1089,18 +1188,47 @@ static int prepare(struct run *r)
 	db_pathf(r->src.log_path, sizeof(r->src.log_path), "%s/qemu-src.log", r->dir);
 	db_pathf(r->dst.log_path, sizeof(r->dst.log_path), "%s/qemu-dst.log", r->dir);
 	db_pathf(r->initrd, sizeof(r->initrd), "%s/initramfs.cpio", r->dir);
-	r->kvm = cfg->vmm_accel == DB_VMM_ACCEL_KVM ||
-		 (cfg->vmm_accel == DB_VMM_ACCEL_AUTO && kvm_works());
-	if (cfg->vmm_accel == DB_VMM_ACCEL_KVM && !kvm_works())
-		return db_error(-ENOENT, "--vmm-accel kvm: /dev/kvm does not open or "
-				"create a VM here (use auto or tcg)");
+	kvm_ok = cfg->vmm_accel != DB_VMM_ACCEL_TCG && kvm_can_run(r->arch, why, sizeof(why));
+	if (cfg->vmm_accel == DB_VMM_ACCEL_KVM && !kvm_ok)
+		return db_error(-ENOENT, "--vmm-accel kvm: %s (use auto or tcg)", why);
+	r->kvm = kvm_ok;
+	if (cfg->vmm_accel == DB_VMM_ACCEL_AUTO && !kvm_ok)
+		snprintf(vr->accel_note, sizeof(vr->accel_note), "%s", why);
 	vr->on = true;
 	snprintf(vr->kind, sizeof(vr->kind), "qemu");
 	snprintf(vr->binary, sizeof(vr->binary), "%s", r->exe);
+	snprintf(vr->arch, sizeof(vr->arch), "%s", r->arch->name);
+	snprintf(vr->machine, sizeof(vr->machine), "%s", r->arch->machine);
+	vr->ram_base_gpa = r->arch->ram_base;
 	snprintf(vr->accel, sizeof(vr->accel), "%s", r->kvm ? "kvm" : "tcg");
 	snprintf(vr->kernel, sizeof(vr->kernel), "%.200s", r->g.kernel);
 	snprintf(vr->ram_read, sizeof(vr->ram_read), "memory-backend-file");
-	return db_guest_initramfs(cfg, &r->g, r->initrd);
+	err = db_guest_initramfs(cfg, &r->g, r->initrd);
+	if (err || cfg->link != DB_LINK_NETNS)
+		return err;
+	/* The destination QEMU in a namespace of its own, behind the tbf. */
+	err = db_netns_setup(&r->ns, (unsigned long)getpid(), cfg->bandwidth);
+	if (err)
+		return err;
+	r->netns = true;
+	snprintf(r->dst.netns, sizeof(r->dst.netns), "/run/netns/%s", r->ns.ns);
+	snprintf(vr->link_dev, sizeof(vr->link_dev), "%s", r->ns.veth_host);
+	return 0;
+}
+
+/* What the host end of the link sent: the migration stream and acks. */
+static void link_bytes(struct run *r)
+{
+	char path[128], *s;
+	size_t n;
+
+	if (!r->netns)
+		return;
+	snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/tx_bytes", r->ns.veth_host);
+	if (db_slurp(path, 64, &s, &n))
+		return;
+	r->res->vmm.link_tx_bytes = strtoull(s, NULL, 10);
+	free(s);
 }
 
 /* After completion: both stopped, RAM compared, then the destination runs. */
@@ -1322,6 +1450,9 @@ int db_qemu_run(const struct db_run_config *cfg, const char *self_exe,
 out:
 	snprintf(why, sizeof(why), "%s", db_strerror());
 	end_attempt(&r);
+	link_bytes(&r);
+	if (r.netns)
+		db_netns_teardown(&r.ns);
 	if (r.shm[0])
 		db_rm_rf(r.shm);
 	if (r.initrd[0] && !r.dir_tmp)
