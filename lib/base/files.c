@@ -240,18 +240,29 @@ int db_pathf(char *buf, size_t len, const char *fmt, ...)
 	return 0;
 }
 
+int db_find_in_path(const char *prog, char *out, size_t len)
+{
+	const char *path = getenv("PATH"), *p, *c;
+
+	if (strchr(prog, '/')) {
+		if (access(prog, X_OK))
+			return -ENOENT;
+		return (size_t)snprintf(out, len, "%s", prog) < len ? 0 : -ENOENT;
+	}
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (p = path; *p; p = *c ? c + 1 : c) {
+		c = strchrnul(p, ':');
+		if (c > p && (size_t)snprintf(out, len, "%.*s/%s", (int)(c - p), p,
+					      prog) < len && !access(out, X_OK))
+			return 0;
+	}
+	return -ENOENT;
+}
+
 bool db_in_path(const char *prog)
 {
 	char buf[PATH_MAX];
-	const char *path = getenv("PATH"), *p, *c;
 
-	if (strchr(prog, '/'))
-		return access(prog, X_OK) == 0;
-	for (p = path ? path : "/usr/bin:/bin"; *p; p = *c ? c + 1 : c) {
-		c = strchrnul(p, ':');
-		if ((size_t)snprintf(buf, sizeof(buf), "%.*s/%s", (int)(c - p), p,
-				     prog) < sizeof(buf) && !access(buf, X_OK))
-			return true;
-	}
-	return false;
+	return !db_find_in_path(prog, buf, sizeof(buf));
 }

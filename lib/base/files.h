@@ -15,6 +15,11 @@ int db_pathf(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Is prog an executable in PATH (or, with a '/', at that path)? */
 bool db_in_path(const char *prog);
+/*
+ * Its full name into out: 0, or -ENOENT when no directory of PATH (or, with
+ * PATH unset or empty, of /usr/local/bin:/usr/bin:/bin) has it. No message.
+ */
+int db_find_in_path(const char *prog, char *out, size_t len);
 /* mkdir -p (mode 0755). 0 or -errno with a message naming the path. */
 int db_mkdir_p(const char *path);
 /* Write len bytes to path.tmp.PID, fsync, rename over path. */

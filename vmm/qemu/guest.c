@@ -45,25 +45,6 @@ out:
 	return ok;
 }
 
-static int find_in_path(const char *prog, char *out, size_t len)
-{
-	const char *p = getenv("PATH");
-	char dir[512];
-
-	if (!p || !*p)
-		p = "/usr/local/bin:/usr/bin:/bin";
-	while (*p) {
-		size_t n = strcspn(p, ":");
-
-		snprintf(dir, sizeof(dir), "%.*s", (int)n, p);
-		if (n && snprintf(out, len, "%s/%s", dir, prog) < (int)len &&
-		    access(out, X_OK) == 0)
-			return 0;
-		p += n + (p[n] == ':');
-	}
-	return -ENOENT;
-}
-
 const char *db_guest_arm64_cache(void)
 {
 	const char *c = getenv("ARM64_CACHE");
@@ -121,7 +102,7 @@ int db_guest_find(const struct db_run_config *cfg, int arch, const char *self_ex
 		if (!is_static_elf(g->busybox, machine))
 			return db_error(-ENOENT, "no static arm64 busybox at %s for the guest "
 					"(as root: sh ci/deps-arm64.sh)", g->busybox);
-	} else if (find_in_path("busybox", g->busybox, sizeof(g->busybox)) ||
+	} else if (db_find_in_path("busybox", g->busybox, sizeof(g->busybox)) ||
 		   !is_static_elf(g->busybox, machine)) {
 		return db_error(-ENOENT, "no static x86-64 busybox in PATH for the guest "
 				"(apt-get install busybox-static)");
