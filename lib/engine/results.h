@@ -61,7 +61,7 @@ struct db_vmm_result {
 	char link_dev[16];		/* --link netns: the host end, "" */
 	uint64_t link_tx_bytes;		/* what that end sent (sysfs tx_bytes) */
 	char version[64];		/* "7.2.22" */
-	char accel[16];			/* "kvm", "tcg" */
+	char accel[24];			/* QEMU's -accel: "kvm", "tcg", "tcg,thread=single" */
 	char accel_note[384];		/* why not the one asked for, "" */
 	char kernel[256];		/* the guest kernel image */
 	char ram_read[48];		/* how RAM was read for the comparison */

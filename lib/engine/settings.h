@@ -25,6 +25,8 @@ enum db_link { DB_LINK_LOOPBACK, DB_LINK_NETNS };
 enum db_fill { DB_FILL_RANDOM, DB_FILL_ZERO };
 enum db_dirty_limit { DB_DIRTY_LIMIT_OFF, DB_DIRTY_LIMIT_AUTO, DB_DIRTY_LIMIT_RATE };
 enum db_vmm_accel { DB_VMM_ACCEL_AUTO, DB_VMM_ACCEL_KVM, DB_VMM_ACCEL_TCG };
+/* TCG's vCPU threads: QEMU's default, one thread per vCPU, or one for all. */
+enum db_vmm_tcg { DB_VMM_TCG_AUTO, DB_VMM_TCG_MULTI, DB_VMM_TCG_SINGLE };
 /* The guest QEMU runs: auto follows the binary's name. */
 enum db_vmm_arch { DB_VMM_ARCH_AUTO, DB_VMM_ARCH_X86_64, DB_VMM_ARCH_AARCH64 };
 
@@ -68,6 +70,7 @@ struct db_run_config {
 	char vmm[512];			/* "": the engines; "qemu[:PATH]" */
 	char vmm_kernel[512];		/* "": the newest /boot/vmlinuz-* */
 	int vmm_accel;			/* enum db_vmm_accel */
+	int vmm_tcg_threads;		/* enum db_vmm_tcg */
 	int vmm_arch;			/* enum db_vmm_arch */
 	char vmm_fault[64];		/* test hook, "" */
 	uint64_t vmm_boot_timeout_ms;

@@ -193,28 +193,16 @@ static bool kvm_can_run(const struct arch *a, char *why, size_t len)
 
 static int find_exe(const char *prog, const struct arch *a, char *out, size_t len)
 {
-	const char *p = getenv("PATH");
-	char dir[512];
-
 	if (strchr(prog, '/')) {
 		if (access(prog, X_OK))
 			return db_error_errno(-errno, "option --vmm: %s is not an executable", prog);
 		snprintf(out, len, "%s", prog);
 		return 0;
 	}
-	if (!p || !*p)
-		p = "/usr/local/bin:/usr/bin:/bin";
-	while (*p) {
-		size_t n = strcspn(p, ":");
-
-		snprintf(dir, sizeof(dir), "%.*s", (int)n, p);
-		if (n && snprintf(out, len, "%s/%s", dir, prog) < (int)len &&
-		    access(out, X_OK) == 0)
-			return 0;
-		p += n + (p[n] == ':');
-	}
-	return db_error(-ENOENT, "no %s in PATH (apt-get install %s, "
-			"or --vmm qemu:PATH)", prog, a->package);
+	if (db_find_in_path(prog, out, len))
+		return db_error(-ENOENT, "no %s in PATH (apt-get install %s, "
+				"or --vmm qemu:PATH)", prog, a->package);
+	return 0;
 }
 
 int db_qemu_probe(const struct db_run_config *cfg, const char *self_exe,
@@ -555,6 +543,20 @@ static void free_argv(char **argv)
 		free(argv[i]);
 }
 
+/* QEMU's -accel argument, which result.json keeps as vmm.accel. */
+static void set_accel(struct run *r)
+{
+	static const char *const tcg[] = {
+		[DB_VMM_TCG_AUTO] = "tcg",
+		[DB_VMM_TCG_MULTI] = "tcg,thread=multi",
+		[DB_VMM_TCG_SINGLE] = "tcg,thread=single",
+	};
+	int t = r->cfg->vmm_tcg_threads;
+
+	snprintf(r->res->vmm.accel, sizeof(r->res->vmm.accel), "%s",
+		 r->kvm ? "kvm" : tcg[t >= 0 && t <= DB_VMM_TCG_SINGLE ? t : 0]);
+}
+
 static int start_vm(struct run *r, struct vm *v, bool incoming)
 {
 	const struct db_run_config *cfg = r->cfg;
@@ -573,7 +575,7 @@ static int start_vm(struct run *r, struct vm *v, bool incoming)
 	for (i = 0; i < DB_ARRAY_SIZE(fixed); i++)
 		A(fixed[i]);
 	A("-accel");
-	A(r->kvm ? "kvm" : "tcg");
+	A(r->res->vmm.accel);
 	A("-cpu");
 	A(r->kvm ? "host" : r->arch->tcg_cpu);
 	A("-smp");
@@ -1010,6 +1012,62 @@ static int corrupt_dest(struct run *r, unsigned n)
 	return 0;
 }
 
+/*
+ * The evidence of a failed comparison, for a person to read: ram-diff.txt
+ * names each of the first differing pages by guest-physical address with
+ * the byte ranges that differ, and ram-diff-src.bin / ram-diff-dst.bin hold
+ * those pages as each side has them, in the same order.
+ */
+#define DIFF_PAGES_KEPT 64
+
+static void keep_diff(struct run *r, const uint8_t *a, const uint8_t *b, size_t np)
+{
+	char path[700];
+	FILE *t, *fs, *fd;
+	size_t p, kept = 0;
+
+	db_pathf(path, sizeof(path), "%s/ram-diff.txt", r->dir);
+	t = fopen(path, "we");
+	db_pathf(path, sizeof(path), "%s/ram-diff-src.bin", r->dir);
+	fs = fopen(path, "we");
+	db_pathf(path, sizeof(path), "%s/ram-diff-dst.bin", r->dir);
+	fd = fopen(path, "we");
+	if (!t || !fs || !fd)
+		goto out;
+	fprintf(t, "# guest-physical address, differing bytes, ranges (offset:length)\n");
+	for (p = 0; p < np && kept < DIFF_PAGES_KEPT; p++) {
+		const uint8_t *pa = a + p * DB_PAGE_SIZE, *pb = b + p * DB_PAGE_SIZE;
+		size_t i, ndiff = 0, ranges = 0;
+
+		if (!memcmp(pa, pb, DB_PAGE_SIZE))
+			continue;
+		for (i = 0; i < DB_PAGE_SIZE; i++)
+			ndiff += pa[i] != pb[i];
+		fprintf(t, "0x%llx %zu", (unsigned long long)(r->arch->ram_base + (uint64_t)p * DB_PAGE_SIZE), ndiff);
+		for (i = 0; i < DB_PAGE_SIZE && ranges < 8; i++) {
+			size_t j = i;
+
+			if (pa[i] == pb[i])
+				continue;
+			while (j < DB_PAGE_SIZE && pa[j] != pb[j])
+				j++;
+			fprintf(t, " %zu:%zu", i, j - i);
+			ranges++;
+			i = j;
+		}
+		fputc('\n', t);
+		fwrite(pa, 1, DB_PAGE_SIZE, fs);
+		fwrite(pb, 1, DB_PAGE_SIZE, fd);
+		kept++;
+	}
+out:
+	if (t)
+		fclose(t);
+	if (fs)
+		fclose(fs);
+	if (fd)
+		fclose(fd);
+}
 /* Both RAM files, whole-RAM xxh3-128 and the differing pages. */
 static int compare_ram(struct run *r, uint64_t *data_pages)
 {
@@ -1049,6 +1107,8 @@ static int compare_ram(struct run *r, uint64_t *data_pages)
 	res->verified = true;
 	res->ram_equal = !res->mismatched_pages &&
 			 !memcmp(&res->sum_src, &res->sum_dst, sizeof(res->sum_src));
+	if (!res->ram_equal)
+		keep_diff(r, a, b, np);
 out:
 	if (a != MAP_FAILED)
 		munmap(a, len);
@@ -1200,7 +1260,7 @@ static int prepare(struct run *r)
 	snprintf(vr->arch, sizeof(vr->arch), "%s", r->arch->name);
 	snprintf(vr->machine, sizeof(vr->machine), "%s", r->arch->machine);
 	vr->ram_base_gpa = r->arch->ram_base;
-	snprintf(vr->accel, sizeof(vr->accel), "%s", r->kvm ? "kvm" : "tcg");
+	set_accel(r);
 	snprintf(vr->kernel, sizeof(vr->kernel), "%.200s", r->g.kernel);
 	snprintf(vr->ram_read, sizeof(vr->ram_read), "memory-backend-file");
 	err = db_guest_initramfs(cfg, &r->g, r->initrd);
@@ -1264,9 +1324,16 @@ static int finish(struct run *r)
 		res->paused_at_ns = stop->qemu_wall_ns - r->wall_start;
 	if (!res->ram_equal) {
 		res->outcome = DB_OUTCOME_VALIDATION_FAILED;
-		snprintf(res->error, sizeof(res->error),
-			 "RAM differs after migration: %llu pages (the destination was "
-			 "not resumed)", (unsigned long long)res->mismatched_pages);
+		if (r->dir_tmp)
+			snprintf(res->error, sizeof(res->error),
+				 "RAM differs after migration: %llu pages (the destination was "
+				 "not resumed; rerun with --out to keep the differing pages)",
+				 (unsigned long long)res->mismatched_pages);
+		else
+			snprintf(res->error, sizeof(res->error),
+				 "RAM differs after migration: %llu pages (the destination was "
+				 "not resumed; the pages are in %.300s/ram-diff.txt)",
+				 (unsigned long long)res->mismatched_pages, r->dir);
 		guest_view(r, 0);
 		return 0;
 	}
@@ -1333,7 +1400,7 @@ static int attempt(struct run *r, uint64_t boot_timeout_ms, bool *boot_failed)
 	r->src.qmp_up = r->dst.qmp_up = false;
 	unlink(r->src.ram_path);
 	unlink(r->dst.ram_path);
-	snprintf(res->vmm.accel, sizeof(res->vmm.accel), "%s", r->kvm ? "kvm" : "tcg");
+	set_accel(r);
 	err = consoles_init(&r->cs, r->dir);
 	if (err)
 		return err;
