@@ -36,15 +36,18 @@ static void teardown(void)
 
 TestSuite(qemu, .init = setup, .fini = teardown, .timeout = 400);
 
+/* The output directory of the last run: run-1, run-2... in the test's dir. */
+static char out[PATH_MAX];
+
 /*
  * dirtybench run with args, then --out; skip on exit 3 with its message.
  * Returns the exit status; *res the parsed result.json.
  */
-static int run_args(const char *const args[], json_t **res)
+static int run_once(const char *const args[], int attempt, json_t **res)
 {
 	const char *skip = getenv("DIRTYBENCH_SKIP_QEMU");
 	const char *b = getenv("DIRTYBENCH_BIN");
-	char bin[PATH_MAX], out[PATH_MAX], log[PATH_MAX], path[PATH_MAX + 16];
+	char bin[PATH_MAX], log[PATH_MAX], path[PATH_MAX + 16];
 	const char *argv[32];
 	json_error_t je;
 	int n = 0, st;
@@ -52,11 +55,11 @@ static int run_args(const char *const args[], json_t **res)
 	if (skip && *skip)
 		cr_skip_test("QEMU migrations skipped: %s", skip);
 	snprintf(bin, sizeof(bin), "%s/dirtybench", b ? b : "bin");
-	snprintf(out, sizeof(out), "%s/run", dir);
-	snprintf(log, sizeof(log), "%s/run.log", dir);
+	snprintf(out, sizeof(out), "%s/run-%d", dir, attempt);
+	snprintf(log, sizeof(log), "%s/run-%d.log", dir, attempt);
 	argv[n++] = bin;
 	argv[n++] = "run";
-	while (*args && n < 28)
+	while (*args && n < 26)
 		argv[n++] = *args++;
 	argv[n++] = "--out";
 	argv[n++] = out;
@@ -75,6 +78,51 @@ static int run_args(const char *const args[], json_t **res)
 	*res = json_load_file(path, 0, &je);
 	cr_assert(*res, "exit %d and no result.json (%s); log:\n%s", st, je.text,
 		  fx_read(log));
+	return st;
+}
+
+#define ATTEMPTS 4
+
+/*
+ * run_once until QEMU migrates without losing pages of its own, at most
+ * ATTEMPTS times: Debian's QEMU 7.2 under TCG was seen to lose a few
+ * dirty pages in a few percent of migrations on a loaded host
+ * (docs/qemu.md), and these tests check the harness, not QEMU. A run whose RAM differs in more pages than a
+ * corrupt-dest:N hook among args changed is QEMU's own loss: the harness
+ * must have caught it (exit 1, destination not resumed, the first page in
+ * ram-diff.txt), and it is logged, never passed over in silence.
+ */
+static int run_args(const char *const args[], json_t **res)
+{
+	long long hooked = 0, lost;
+	const char *const *a;
+	int attempt, st = 0;
+
+	for (a = args; *a; a++)
+		if (!strncmp(*a, "corrupt-dest:", 13))
+			hooked = atoll(*a + 13);
+	for (attempt = 1; attempt <= ATTEMPTS; attempt++) {
+		json_t *s, *gpa;
+		char path[PATH_MAX + 16], *txt;
+		const char *first;
+
+		st = run_once(args, attempt, res);
+		s = json_object_get(*res, "summary");
+		lost = json_integer_value(json_object_get(s, "mismatched_pages")) - hooked;
+		if (st != 1 || lost <= 0 || attempt == ATTEMPTS)
+			break;
+		cr_assert(json_is_false(json_object_get(s, "resumed")),
+			  "a destination whose RAM differs was resumed");
+		gpa = json_object_get(json_object_get(*res, "vmm"), "mismatched_first_gpa");
+		first = json_string_value(json_array_get(gpa, 0));
+		snprintf(path, sizeof(path), "%s/ram-diff.txt", out);
+		txt = fx_read(path);
+		cr_assert(first && strstr(txt, first),
+			  "ram-diff.txt does not list the first differing page %s", first);
+		cr_log_warn("attempt %d: QEMU itself lost %lld pages, first at %s (%s); "
+			    "the harness caught it, trying again", attempt, lost, first, out);
+		json_decref(*res);
+	}
 	return st;
 }
 
@@ -134,7 +182,7 @@ Test(qemu, migration_validated)
 	cr_assert_str_eq(json_string_value(at(res, "summary", "guest_stall_from")),
 			 "console-ticks");
 	cr_assert(!strncmp(json_string_value(at(res, "config", "tracker")), "qemu-", 5));
-	snprintf(csv, sizeof(csv), "%s/run/rounds.csv", dir);
+	snprintf(csv, sizeof(csv), "%s/rounds.csv", out);
 	rows = fx_read(csv);
 	cr_assert_geq(fx_count(rows, "\n"), 2, "rounds.csv has no round:\n%s", rows);
 	free(rows);
@@ -164,6 +212,39 @@ Test(qemu, broken_migration_caught)
 				 "differing page %zu", i);
 	}
 	json_decref(res);
+	/* The evidence kept: each page, one byte differing at offset 100. */
+	{
+		char path[PATH_MAX + 32], *txt, *line;
+		uint8_t a[2][DB_PAGE_SIZE], b[2][DB_PAGE_SIZE];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/ram-diff.txt", out);
+		txt = fx_read(path);
+		line = strchr(txt, '\n');
+		cr_assert(line, "ram-diff.txt has no page line:\n%s", txt);
+		for (i = 0; i < 2; i++) {
+			snprintf(want, sizeof(want), "0x%llx 1 100:1\n",
+				 (unsigned long long)((i + 1) * (pages / 3) * DB_PAGE_SIZE));
+			cr_assert(!strncmp(line + 1, want, strlen(want)),
+				  "ram-diff.txt line %zu: want '%s', file:\n%s", i + 1, want, txt);
+			line = strchr(line + 1, '\n');
+		}
+		cr_assert(line && !line[1], "ram-diff.txt lists more than 2 pages:\n%s", txt);
+		snprintf(path, sizeof(path), "%s/ram-diff-src.bin", out);
+		f = fopen(path, "rb");
+		cr_assert(f && fread(a, 1, sizeof(a), f) == sizeof(a), "%s: not 2 pages", path);
+		fclose(f);
+		snprintf(path, sizeof(path), "%s/ram-diff-dst.bin", out);
+		f = fopen(path, "rb");
+		cr_assert(f && fread(b, 1, sizeof(b), f) == sizeof(b), "%s: not 2 pages", path);
+		fclose(f);
+		for (i = 0; i < 2; i++) {
+			cr_assert_eq(a[i][100], (uint8_t)~b[i][100], "page %zu byte 100", i);
+			cr_assert(!memcmp(a[i], b[i], 100) &&
+				  !memcmp(a[i] + 101, b[i] + 101, DB_PAGE_SIZE - 101),
+				  "page %zu differs elsewhere than byte 100", i);
+		}
+	}
 }
 
 /* ---- aarch64 under TCG: the virt machine, RAM from 0x40000000 ---- */
@@ -180,7 +261,7 @@ static int run_aarch64(const char *fault, json_t **res)
 	return run_args(args, res);
 }
 
-Test(qemu, aarch64_migration_validated, .timeout = 120)
+Test(qemu, aarch64_migration_validated, .timeout = 300)
 {
 	json_t *res;
 	int st = run_aarch64(NULL, &res);
@@ -203,7 +284,7 @@ Test(qemu, aarch64_migration_validated, .timeout = 120)
 	json_decref(res);
 }
 
-Test(qemu, aarch64_broken_migration_names_guest_physical_pages, .timeout = 120)
+Test(qemu, aarch64_broken_migration_names_guest_physical_pages, .timeout = 300)
 {
 	json_t *res, *gpa;
 	const uint64_t pages = 128ull << 20 >> DB_PAGE_SHIFT;
@@ -232,7 +313,7 @@ Test(qemu, aarch64_broken_migration_names_guest_physical_pages, .timeout = 120)
 
 /* ---- --link netns: the stream over the shaped veth pair ---- */
 
-Test(qemu, netns_link_carries_and_limits_the_migration, .timeout = 200)
+Test(qemu, netns_link_carries_and_limits_the_migration, .timeout = 400)
 {
 	const char *args[] = { "--vmm", "qemu", "--ram", "128M", "--link", "netns",
 			       "--bandwidth", "200mbit", "--workload",

@@ -185,8 +185,7 @@ static const struct db_option options[] = {
 	  "With --vmm under TCG: QEMU's vCPU threads. multi runs a host "
 	  "thread per vCPU (-accel tcg,thread=multi), single one thread for "
 	  "all of them, auto leaves QEMU's default (multi for these guests). "
-	  "Debian's QEMU 7.2 with multi was seen to lose dirty pages now and "
-	  "then on a loaded host; the comparison catches it (docs/qemu.md)." },
+	  "vmm.accel records the -accel argument." },
 	{ "vmm-arch", "ARCH", DB_T_CHOICE, OFF(vmm_arch), 0, "auto", 0, 0,
 	  "auto|x86_64|aarch64", DB_OPT_RUN,
 	  "With --vmm: the guest's architecture. x86_64 boots the pc machine; "
