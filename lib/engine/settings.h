@@ -25,6 +25,8 @@ enum db_link { DB_LINK_LOOPBACK, DB_LINK_NETNS };
 enum db_fill { DB_FILL_RANDOM, DB_FILL_ZERO };
 enum db_dirty_limit { DB_DIRTY_LIMIT_OFF, DB_DIRTY_LIMIT_AUTO, DB_DIRTY_LIMIT_RATE };
 enum db_vmm_accel { DB_VMM_ACCEL_AUTO, DB_VMM_ACCEL_KVM, DB_VMM_ACCEL_TCG };
+/* the destination faults its RAM in at the HELLO: auto (--fill random), on, off */
+enum db_dest_prefault { DB_PREFAULT_AUTO, DB_PREFAULT_ON, DB_PREFAULT_OFF };
 
 struct db_run_config {
 	char tracker[96];
@@ -53,6 +55,7 @@ struct db_run_config {
 	uint64_t stall_probe_us;	/* 0: off */
 	uint64_t peer_timeout_ms;
 	uint64_t progress_timeout_ms;	/* dest: a source alive but not moving on */
+	int dest_prefault;		/* enum db_dest_prefault */
 	uint64_t chunk_pages;
 	uint64_t sample_ms;		/* collectors' interval, 0 = off */
 	char listen[128];		/* dest */
