@@ -226,6 +226,8 @@ static json_t *summary_json(const struct db_result *res)
 	json_object_set_new(o, "downtime_incl_verify_ns",
 			    timed ? u64(res->downtime_incl_verify_ns) : json_null());
 	json_object_set_new(o, "verify_ns", res->resumed ? u64(res->verify_ns) : json_null());
+	json_object_set_new(o, "setup_ns", src && res->hello_mono_ns && res->start_mono_ns ?
+			    u64(res->start_mono_ns - res->hello_mono_ns) : json_null());
 	if (!src) {
 		json_object_set_new(o, "dest_prefault",
 				    res->dst_prefault == DB_POPULATED_MADVISE ? json_string("populate") :
