@@ -120,7 +120,7 @@ static const struct db_option options[] = {
 	  "PINGs); exit status 4. It must exceed what one page batch (1 MiB) "
 	  "takes on the link." },
 	{ "dest-prefault", "WHEN", DB_T_CHOICE, OFF(dest_prefault), 0, "auto", 0,
-	  0, "auto|on|off", DB_OPT_RUN | DB_OPT_TARGET | DB_OPT_DEST,
+	  0, "auto|on|off", DB_OPT_RUN | DB_OPT_DEST,
 	  "Whether the destination faults its whole RAM in when the HELLO "
 	  "comes, before round 0 starts (MADV_POPULATE_WRITE, one write per "
 	  "page on a kernel before 5.14), so that round 0 copies into memory "
