@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -604,6 +605,121 @@ Test(engine, source_killed_destination_fails_without_claiming_success,
 	json_decref(r);
 }
 
+
+/* ---- the destination's RAM set-up: --dest-prefault ---- */
+
+#define PF_RAM (64ll << 20)
+
+/*
+ * A 64 MiB migration (a light random writer, so that later rounds resend
+ * pages) to a `dirtybench dest --dest-prefault WHEN` of its own, with env
+ * for the destination. Returns its result; *rss is its peak RSS.
+ */
+static json_t *prefault_run(const char *when, const char *fill, const char *env,
+			    long long *rss)
+{
+	struct proc d;
+	struct rusage ru;
+	char pf[128], buf[32], to[64], err[8192], *out = tmpdir();
+	const char *dargv[] = { "dirtybench", "dest", "--listen", "127.0.0.1:0",
+				"--port-file", pf, "--peer-timeout", "2000",
+				"--accept-timeout", "30", "--quiet",
+				"--dest-prefault", when, "--out", out, NULL };
+	const char *sargv[] = { "dirtybench", "migrate", "--to", to, "--tracker", "hash",
+				"--ram", "64M", "--fill", fill, "--warmup-ms", "0",
+				"--workload", "dirtyram:dirty=8,period=10,pattern=random",
+				"--quiet", NULL };
+	int i, st, status;
+
+	snprintf(pf, sizeof(pf), "%s/port", tmpdir());
+	spawn(&d, dargv, env, false);
+	for (i = 0; i < 500; i++) {
+		if (db_read_file(pf, buf, sizeof(buf)) > 0 && strchr(buf, '\n'))
+			break;
+		usleep(10000);
+	}
+	cr_assert_lt(i, 500, "dest did not report its port");
+	snprintf(to, sizeof(to), "127.0.0.1:%d", atoi(buf));
+	st = run(sargv, NULL, err, sizeof(err), 60);
+	cr_assert_eq(st, 0, "migrate exit %d: %s", st, err);
+	cr_assert_eq(wait4(d.pid, &status, 0, &ru), d.pid);
+	drain_err(&d);
+	close(d.err);
+	cr_assert(WIFEXITED(status) && !WEXITSTATUS(status), "dest status %d: %s",
+		  status, d.errbuf);
+	*rss = (long long)ru.ru_maxrss * 1024;
+	return result(out);
+}
+
+Test(engine, dest_prefault_auto_faults_random_ram_in_before_round_0, .timeout = 120)
+{
+	long long rss;
+	json_t *r = prefault_run("auto", "random", NULL, &rss);
+	const char *how = jstr(r, "summary.dest_prefault");
+
+	cr_assert(jtrue(r, "summary.ram_equal"));
+	cr_assert_str_eq(jstr(r, "summary.outcome"), "completed");
+	cr_assert(!strcmp(how, "populate") || !strcmp(how, "touch"), "faulted in: %s", how);
+	cr_assert_gt(jint(r, "summary.dest_prefault_ns"), 0);
+	cr_assert_gt(jint(r, "summary.rounds"), 1, "pages were resent into faulted-in RAM");
+	cr_assert_geq(rss, PF_RAM);
+	json_decref(r);
+}
+
+Test(engine, dest_prefault_auto_leaves_a_zero_guest_untouched, .timeout = 120)
+{
+	long long rss;
+	json_t *r = prefault_run("auto", "zero", NULL, &rss);
+
+	cr_assert(jtrue(r, "summary.ram_equal"));
+	cr_assert(json_is_null(jget(r, "summary.dest_prefault")));
+	cr_assert(json_is_null(jget(r, "summary.dest_prefault_ns")));
+	cr_assert_lt(rss, PF_RAM / 2, "destination peak RSS %lld: the zero pages stayed out", rss);
+	json_decref(r);
+}
+
+Test(engine, dest_prefault_on_faults_even_a_zero_guest_in, .timeout = 120)
+{
+	long long rss;
+	json_t *r = prefault_run("on", "zero", NULL, &rss);
+
+	cr_assert(jtrue(r, "summary.ram_equal"));
+	cr_assert(json_is_string(jget(r, "summary.dest_prefault")));
+	cr_assert_geq(rss, PF_RAM, "destination peak RSS %lld", rss);
+	json_decref(r);
+}
+
+Test(engine, dest_prefault_without_madvise_writes_every_page, .timeout = 120)
+{
+	long long rss;
+	json_t *r = prefault_run("on", "zero", "DIRTYBENCH_POPULATE=touch", &rss);
+
+	cr_assert(jtrue(r, "summary.ram_equal"));
+	cr_assert_str_eq(jstr(r, "summary.dest_prefault"), "touch");
+	cr_assert_geq(rss, PF_RAM, "destination peak RSS %lld", rss);
+	json_decref(r);
+}
+
+Test(engine, dest_prefault_off_faults_pages_in_as_they_come, .timeout = 120)
+{
+	long long rss;
+	json_t *r = prefault_run("off", "random", NULL, &rss);
+
+	cr_assert(jtrue(r, "summary.ram_equal"));
+	cr_assert(json_is_null(jget(r, "summary.dest_prefault")));
+	json_decref(r);
+}
+
+Test(engine, dest_prefault_takes_only_auto_on_off, .timeout = 30)
+{
+	const char *argv[] = { "dirtybench", "dest", "--listen", "127.0.0.1:0",
+			       "--dest-prefault", "always", "--quiet", NULL };
+	char err[8192];
+	int st = run(argv, NULL, err, sizeof(err), 20);
+
+	cr_assert_eq(st, DB_EXIT_USAGE, "exit %d: %s", st, err);
+	cr_assert(strstr(err, "dest-prefault") && strstr(err, "auto"), "says what it takes: %s", err);
+}
 static bool netns_here(char *why, size_t len)
 {
 	return db_netns_probe(why, len) == 0;

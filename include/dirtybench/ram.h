@@ -8,6 +8,7 @@
 #define DIRTYBENCH_RAM_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 enum db_backing {
@@ -45,6 +46,17 @@ void db_ram_destroy(struct db_ram *ram);
  * trackers that map the RAM themselves too.
  */
 void db_ram_unmap(struct db_ram *ram);
+
+/*
+ * Fault [off, off + len) of fresh RAM in for writing, before data comes:
+ * MADV_POPULATE_WRITE (Linux 5.14+), or, where the kernel does not know
+ * it or 'touch' asks for it, one write of a zero per page. The RAM must
+ * read as zero there (nothing written yet). Returns which way it went,
+ * or -errno with the reason (e.g. -ENOMEM: the memory is not there).
+ */
+#define DB_POPULATED_MADVISE 1
+#define DB_POPULATED_TOUCH 2
+int db_ram_populate(struct db_ram *ram, size_t off, size_t len, bool touch);
 
 int db_backing_parse(const char *s, enum db_backing *out);
 const char *db_backing_name(enum db_backing b);

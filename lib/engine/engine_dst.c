@@ -46,6 +46,7 @@ struct db_dest {
 	uint64_t progress_at;		/* the last frame that moved the migration on */
 	struct db_hash128 src_sum, dst_sum;
 	bool have_dst_sum;
+	bool populated;			/* all RAM faulted in at the HELLO */
 	uint8_t prefix[8 + 8 * BATCH];	/* a PAGES frame's count and descriptors */
 	struct iovec iov[BATCH];	/* where its data goes */
 };
@@ -101,6 +102,60 @@ static void config_value(const char *text, size_t len, const char *key,
 	}
 }
 
+/*
+ * --dest-prefault: on, off, or auto, on when the source's RAM is filled
+ * with data (every page will come with data anyway). A zero-filled guest
+ * keeps its untouched pages out of the destination's memory.
+ */
+static bool want_prefault(struct db_dest *d, const struct db_hello *h)
+{
+	char fill[16] = "";
+
+	if (d->cfg->dest_prefault == DB_PREFAULT_ON)
+		return true;
+	if (d->cfg->dest_prefault == DB_PREFAULT_OFF)
+		return false;
+	config_value(h->config, h->config_len, "fill", fill, sizeof(fill));
+	return !strcmp(fill, "random");
+}
+
+/*
+ * Fault the whole RAM in before the HELLO_ACK, so that round 0 copies
+ * into memory that is there: a fault taken inside recv()'s copy, and
+ * even one taken by MADV_POPULATE_WRITE during round 0, competes with
+ * the stream for the same two cores (docs/performance.md). Done in
+ * slices, so that an interrupt is not kept waiting by a large guest.
+ * DIRTYBENCH_POPULATE=touch takes the fallback of a kernel without
+ * MADV_POPULATE_WRITE (a test hook).
+ */
+#define PREFAULT_SLICE (64ull << 20)
+
+static int prefault(struct db_dest *d)
+{
+	const char *how = getenv("DIRTYBENCH_POPULATE");
+	bool touch = how && !strcmp(how, "touch");
+	uint64_t t0 = db_now_ns(), off, n;
+	int r = 0;
+	char sz[32];
+
+	for (off = 0; off < d->ram.size; off += n) {
+		if (db_interrupted)
+			return db_error(-ECANCELED, "destination: interrupted while faulting its RAM in");
+		n = DB_MIN(PREFAULT_SLICE, d->ram.size - off);
+		r = db_ram_populate(&d->ram, off, n, touch);
+		if (r < 0)
+			return db_error(r, "destination cannot fault in %s of guest RAM: %s",
+					db_fmt_bytes(d->ram.size, sz, sizeof(sz)),
+					db_strerror());
+		/* the fallback once, not a failed madvise per slice */
+		touch = r == DB_POPULATED_TOUCH;
+	}
+	d->populated = true;
+	d->res->dst_prefault = r;
+	d->res->dst_prefault_ns = db_now_ns() - t0;
+	return 0;
+}
+
 static int on_hello(struct db_dest *d, const struct db_msg *m)
 {
 	const struct db_hello *h = &m->hello;
@@ -113,14 +168,7 @@ static int on_hello(struct db_dest *d, const struct db_msg *m)
 	d->npages = h->ram_bytes / DB_PAGE_SIZE;
 	d->chunk_pages = h->chunk_pages;
 	d->tail_ms = h->dest_tail_ms;
-	/*
-	 * DIRTYBENCH_DEST_PREFAULT=1 faults the RAM in here, before the
-	 * pages come: `dirtybench perf` times the send path without the
-	 * first-touch cost that way (docs/performance.md).
-	 */
-	err = db_ram_create(&d->ram, h->ram_bytes, d->cfg->backing,
-			    getenv("DIRTYBENCH_DEST_PREFAULT") &&
-			    !strcmp(getenv("DIRTYBENCH_DEST_PREFAULT"), "1"));
+	err = db_ram_create(&d->ram, h->ram_bytes, d->cfg->backing, 0);
 	if (err)
 		return db_error(err, "destination cannot map %s of guest RAM: %s",
 				db_fmt_bytes(h->ram_bytes, sz, sizeof(sz)),
@@ -136,6 +184,13 @@ static int on_hello(struct db_dest *d, const struct db_msg *m)
 			return db_error_errno(err, "destination: cannot create the workload");
 		d->rx.state_max = dr_state_size(d->wl);
 	}
+	if (want_prefault(d, h)) {
+		err = prefault(d);
+		if (err)
+			return err;
+	}
+	/* the time we spent setting up is not the source's */
+	d->progress_at = db_now_ns();
 	rc->ram_bytes = h->ram_bytes;
 	rc->workload_on = d->wl != NULL;
 	rc->dr = h->dr;
@@ -197,15 +252,20 @@ static int recv_pages(struct db_dest *d, struct db_frame *f, struct db_msg *m)
 			continue;
 		}
 		if (!db_bitmap_test(&d->present, page)) {
-			/* never written here: fault it in before the data comes */
-			if (nfresh && fresh + nfresh != at) {
-				populate(fresh, nfresh);
-				nfresh = 0;
-			}
-			if (!nfresh)
-				fresh = at;
-			nfresh += DB_PAGE_SIZE;
 			db_bitmap_set(&d->present, page);
+			/*
+			 * never written here: fault it in before the data
+			 * comes (done for all RAM at the HELLO if populated)
+			 */
+			if (!d->populated) {
+				if (nfresh && fresh + nfresh != at) {
+					populate(fresh, nfresh);
+					nfresh = 0;
+				}
+				if (!nfresh)
+					fresh = at;
+				nfresh += DB_PAGE_SIZE;
+			}
 		}
 		if (at == end) {
 			d->iov[k - 1].iov_len += DB_PAGE_SIZE;

@@ -262,7 +262,9 @@ static int handshake(struct db_source *s, bool same_clock)
 	err = send_msg(s, DB_FR_HELLO, buf, len);
 	if (err)
 		return err;
-	err = wait_msg(s, &f, &m, ANSWER_TIMEOUT_NS, "HELLO_ACK");
+	/* the destination may fault its RAM in first: allow 100 MB/s for it */
+	err = wait_msg(s, &f, &m, ANSWER_TIMEOUT_NS + s->ram.size / 100 * 1000,
+		       "HELLO_ACK");
 	if (err)
 		return err;
 	db_frame_free(&f);

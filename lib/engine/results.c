@@ -226,6 +226,16 @@ static json_t *summary_json(const struct db_result *res)
 	json_object_set_new(o, "downtime_incl_verify_ns",
 			    timed ? u64(res->downtime_incl_verify_ns) : json_null());
 	json_object_set_new(o, "verify_ns", res->resumed ? u64(res->verify_ns) : json_null());
+	json_object_set_new(o, "setup_ns", src && res->hello_mono_ns && res->start_mono_ns ?
+			    u64(res->start_mono_ns - res->hello_mono_ns) : json_null());
+	if (!src) {
+		json_object_set_new(o, "dest_prefault",
+				    res->dst_prefault == DB_POPULATED_MADVISE ? json_string("populate") :
+				    res->dst_prefault == DB_POPULATED_TOUCH ? json_string("touch") :
+				    json_null());
+		json_object_set_new(o, "dest_prefault_ns", res->dst_prefault ?
+				    u64(res->dst_prefault_ns) : json_null());
+	}
 	json_object_set_new(o, "paused_at_ns", res->paused_at_ns ? u64(res->paused_at_ns) : json_null());
 	json_object_set_new(o, "resumed_at_ns", timed ? u64(res->resumed_at_ns) : json_null());
 	json_object_set_new(o, "aborted_at_ns",

@@ -89,6 +89,8 @@ struct db_result {
 	uint64_t start_mono_ns;		/* CLOCK_MONOTONIC at round 0 */
 	uint64_t hello_mono_ns;		/* ... when HELLO went out (source) */
 	uint64_t dst_maxrss_bytes;	/* peak RSS of `dirtybench dest` (run) */
+	int dst_prefault;		/* dest: 0 (not), DB_POPULATED_MADVISE or _TOUCH */
+	uint64_t dst_prefault_ns;	/* dest: the time it took */
 	enum db_outcome outcome;
 	char error[512];
 

@@ -29,6 +29,8 @@ enum db_vmm_accel { DB_VMM_ACCEL_AUTO, DB_VMM_ACCEL_KVM, DB_VMM_ACCEL_TCG };
 enum db_vmm_tcg { DB_VMM_TCG_AUTO, DB_VMM_TCG_MULTI, DB_VMM_TCG_SINGLE };
 /* The guest QEMU runs: auto follows the binary's name. */
 enum db_vmm_arch { DB_VMM_ARCH_AUTO, DB_VMM_ARCH_X86_64, DB_VMM_ARCH_AARCH64 };
+/* the destination faults its RAM in at the HELLO: auto (--fill random), on, off */
+enum db_dest_prefault { DB_PREFAULT_AUTO, DB_PREFAULT_ON, DB_PREFAULT_OFF };
 
 struct db_run_config {
 	char tracker[96];
@@ -57,6 +59,7 @@ struct db_run_config {
 	uint64_t stall_probe_us;	/* 0: off */
 	uint64_t peer_timeout_ms;
 	uint64_t progress_timeout_ms;	/* dest: a source alive but not moving on */
+	int dest_prefault;		/* enum db_dest_prefault */
 	uint64_t chunk_pages;
 	uint64_t sample_ms;		/* collectors' interval, 0 = off */
 	char listen[128];		/* dest */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "base/compat.h"
 #include "dirtybench/common.h"
 #include "dirtybench/ram.h"
 
@@ -147,6 +148,32 @@ static void prefault(struct db_ram *ram)
 	/* One write per page: the memory is populated and private. */
 	for (i = 0; i < ram->size; i += DB_PAGE_SIZE)
 		((volatile uint8_t *)ram->base)[i] = 0;
+}
+
+int db_ram_populate(struct db_ram *ram, size_t off, size_t len, bool touch)
+{
+	volatile uint8_t *p;
+	size_t i;
+
+	if (off > ram->size || len > ram->size - off)
+		return db_error(-EINVAL, "ram: populate [%zu, +%zu) is outside %zu bytes",
+				off, len, ram->size);
+	if (!len)
+		return touch ? DB_POPULATED_TOUCH : DB_POPULATED_MADVISE;
+	if (!touch) {
+		if (!madvise(ram->base + off, len, MADV_POPULATE_WRITE))
+			return DB_POPULATED_MADVISE;
+		/* EINVAL: a kernel before 5.14 does not know the advice */
+		if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+			return db_error_errno(-errno,
+					      "ram: cannot fault in %zu bytes of guest RAM (MADV_POPULATE_WRITE)",
+					      len);
+	}
+	/* fresh memory reads as zero: one write of a zero per page */
+	p = ram->base + off;
+	for (i = 0; i < len; i += DB_PAGE_SIZE)
+		p[i] = 0;
+	return DB_POPULATED_TOUCH;
 }
 
 int db_ram_create(struct db_ram *ram, size_t size, enum db_backing backing,

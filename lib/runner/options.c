@@ -121,6 +121,16 @@ static const struct db_option options[] = {
 	  "or hashes completed (a peer trickling its frames, or sending only "
 	  "PINGs); exit status 4. It must exceed what one page batch (1 MiB) "
 	  "takes on the link." },
+	{ "dest-prefault", "WHEN", DB_T_CHOICE, OFF(dest_prefault), 0, "auto", 0,
+	  0, "auto|on|off", DB_OPT_RUN | DB_OPT_DEST,
+	  "Whether the destination faults its whole RAM in when the HELLO "
+	  "comes, before round 0 starts (MADV_POPULATE_WRITE, one write per "
+	  "page on a kernel before 5.14), so that round 0 copies into memory "
+	  "that is there: on; off (each batch's fresh pages are faulted in "
+	  "as it arrives, during round 0); auto (on when the source's RAM is "
+	  "filled with data, --fill random; off for --fill zero, whose "
+	  "untouched pages the destination never touches). The time it takes "
+	  "is part of the migration's total time, not of round 0's." },
 	{ "dest-tail-ms", "MS", DB_T_MS, OFF(dest_tail_ms), 0, "200", 0, 600000,
 	  NULL, ALL_SRC,
 	  "How long the destination runs the resumed workload before reporting "

@@ -115,6 +115,9 @@ static int spawn_dest(const struct db_run_config *cfg, const char *self,
 	argv[n++] = progress;
 	argv[n++] = "--stall-probe";
 	argv[n++] = probe;
+	argv[n++] = "--dest-prefault";
+	argv[n++] = cfg->dest_prefault == DB_PREFAULT_ON ? "on" :
+		    cfg->dest_prefault == DB_PREFAULT_OFF ? "off" : "auto";
 	argv[n++] = "--quiet";
 	argv[n] = NULL;
 
