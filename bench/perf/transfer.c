@@ -345,7 +345,9 @@ int perf_migrate(const struct db_run_config *cfg, struct perf_mig *m)
 		return err;
 	}
 	last = &res.r[res.nr - 1];
-	m->total_ns = (double)(res.resumed_at_ns + res.start_mono_ns - res.hello_mono_ns);
+	/* the guest's warm-up before round 0 is not the migration's */
+	m->total_ns = (double)(res.resumed_at_ns + res.start_mono_ns - res.hello_mono_ns -
+			       res.warmup_ns);
 	m->verify_ns = (double)res.verify_ns;
 	m->downtime_ns = (double)res.downtime_ns;
 	m->round0_ns = (double)res.r[0].send_ns;

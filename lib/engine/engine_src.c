@@ -299,7 +299,7 @@ static int handshake(struct db_source *s, bool same_clock)
 /* Run the workload for the warm-up, watching the connection. */
 static int start_guest(struct db_source *s)
 {
-	uint64_t end;
+	uint64_t t, end;
 	int err;
 
 	if (!s->wl)
@@ -308,13 +308,15 @@ static int start_guest(struct db_source *s)
 	if (err)
 		return db_error_errno(err, "workload: cannot start its vCPU threads");
 	s->wl_started = true;
-	end = db_now_ns() + s->cfg.warmup_ms * 1000000ull;
+	t = db_now_ns();
+	end = t + s->cfg.warmup_ms * 1000000ull;
 	while (db_now_ns() < end) {
 		err = check_peer(s);
 		if (err)
 			return err;
 		db_sleep_ns(DB_MIN(end - db_now_ns(), 20000000ull) + 1);
 	}
+	s->res->warmup_ns = db_now_ns() - t;
 	return 0;
 }
 
