@@ -30,6 +30,8 @@
 #define PAUSE_TIMEOUT_NS (2000000000ull)
 #define ANSWER_TIMEOUT_NS (30000000000ull)
 #define PINGS 5
+/* rounds of at least 1/16 of the pages ask the page tables for zero pages */
+#define ZERO_MAP_MIN_SHARE 16
 
 struct db_source {
 	struct db_run_config cfg;
@@ -513,8 +515,14 @@ static int send_round(struct db_source *s, struct db_round *rs, bool final,
 	struct dr_stamp st;
 	int err;
 
-	if (s->tflags & (DB_TRK_SNAPSHOT | DB_TRK_PROVIDES_RAM))
-		zm.fd = -1;	/* images or the tracker's RAM: read them */
+	/*
+	 * Images or the tracker's RAM: read them. So too a round of few pages
+	 * (below 1/16 of the RAM): a walk of the page tables costs more than
+	 * reading them, and the final round's walk would be downtime.
+	 */
+	if ((s->tflags & (DB_TRK_SNAPSHOT | DB_TRK_PROVIDES_RAM)) ||
+	    count < npages / ZERO_MAP_MIN_SHARE)
+		zm.fd = -1;
 	else
 		db_zero_map_open(&zm, &s->ram);
 	s->niov = 1;
