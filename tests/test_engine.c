@@ -500,7 +500,9 @@ Test(engine, a_mostly_zero_guest_goes_as_zero_runs_with_ram_equal, .timeout = 12
  * The verification knows zero chunks without reading them, on each side
  * from its own page tables: a destination that never got a page which
  * holds data on the source must still differ. faulty drops every page
- * written after round 0, so they stay zero, amid zero runs, there.
+ * written after round 0, so they stay zero, amid zero runs, there. The
+ * bandwidth limit makes round 0 last (its warm-up's pages take a second),
+ * so that the guest writes meanwhile.
  */
 Test(engine, a_data_page_dropped_amid_zero_runs_is_caught, .timeout = 120)
 {
@@ -508,16 +510,17 @@ Test(engine, a_data_page_dropped_amid_zero_runs_is_caught, .timeout = 120)
 	const char *argv[] = { "dirtybench", "run", "--tracker", spec, "--ram", "256M",
 			       "--fill", "zero",
 			       "--workload", "dirtyram:dirty=64,period=10,pattern=random",
+			       "--bandwidth", "20mbit",
 			       "--stop", "rounds:3", "--out", NULL, "--quiet", NULL };
 	json_t *r;
 	int st;
 
 	snprintf(spec, sizeof(spec), "faulty:%s:drop=1/1",
 		 available("uffd-async", why, sizeof(why)) ? "uffd-async" : "hash");
-	argv[13] = tmpdir();
+	argv[15] = tmpdir();
 	st = run(argv, NULL, err, sizeof(err), 90);
 	cr_assert_eq(st, 1, "%s: exit %d (want 1): %s", spec, st, err);
-	r = result(argv[13]);
+	r = result(argv[15]);
 	cr_assert_str_eq(jstr(r, "summary.outcome"), "validation_failed");
 	cr_assert_gt(jint(r, "tracker.counters.dropped_pages"), 0);
 	cr_assert_gt(jint(r, "summary.mismatched_pages"), 0);
