@@ -466,6 +466,71 @@ Test(engine, a_faulty_tracker_fails_validation_with_pages_listed, .timeout = 120
 }
 
 /*
+ * A mostly-zero guest: its zero pages go as runs, a few bytes for
+ * thousands of pages, and its RAM is still proven equal.
+ */
+Test(engine, a_mostly_zero_guest_goes_as_zero_runs_with_ram_equal, .timeout = 120)
+{
+	char err[8192];
+	const char *argv[] = { "dirtybench", "run", "--ram", "256M", "--fill", "zero",
+			       "--workload", "dirtyram:dirty=64,period=10,pattern=random",
+			       "--out", NULL, "--quiet", NULL };
+	long long pages, zero, bytes, data;
+	json_t *r;
+	int st;
+
+	argv[9] = tmpdir();
+	st = run(argv, NULL, err, sizeof(err), 90);
+	cr_assert_eq(st, 0, "exit %d: %s", st, err);
+	r = result(argv[9]);
+	cr_assert(jtrue(r, "summary.ram_equal"), "RAM verified equal");
+	pages = jint(r, "summary.pages_sent");
+	zero = jint(r, "summary.zero_pages");
+	bytes = jint(r, "summary.bytes_total");
+	cr_assert_geq(pages, 65536, "round 0 sends every page");
+	cr_assert_gt(zero, pages * 9 / 10, "mostly zero: %lld of %lld", zero, pages);
+	/* what is left after the pages with data: far below 8 bytes per zero page */
+	data = (pages - zero) * (DB_PAGE_SIZE + 8);
+	cr_assert_lt(bytes - data, zero * 8 / 50,
+		     "%lld bytes beside the data for %lld zero pages (one descriptor each: %lld)",
+		     bytes - data, zero, zero * 8);
+	json_decref(r);
+}
+
+/*
+ * The verification knows zero chunks without reading them, on each side
+ * from its own page tables: a destination that never got a page which
+ * holds data on the source must still differ. faulty drops every page
+ * written after round 0, so they stay zero, amid zero runs, there. The
+ * bandwidth limit makes round 0 last (its warm-up's pages take a second),
+ * so that the guest writes meanwhile.
+ */
+Test(engine, a_data_page_dropped_amid_zero_runs_is_caught, .timeout = 120)
+{
+	char err[8192], why[512], spec[64];
+	const char *argv[] = { "dirtybench", "run", "--tracker", spec, "--ram", "256M",
+			       "--fill", "zero",
+			       "--workload", "dirtyram:dirty=64,period=10,pattern=random",
+			       "--bandwidth", "20mbit",
+			       "--stop", "rounds:3", "--out", NULL, "--quiet", NULL };
+	json_t *r;
+	int st;
+
+	snprintf(spec, sizeof(spec), "faulty:%s:drop=1/1",
+		 available("uffd-async", why, sizeof(why)) ? "uffd-async" : "hash");
+	argv[15] = tmpdir();
+	st = run(argv, NULL, err, sizeof(err), 90);
+	cr_assert_eq(st, 1, "%s: exit %d (want 1): %s", spec, st, err);
+	r = result(argv[15]);
+	cr_assert_str_eq(jstr(r, "summary.outcome"), "validation_failed");
+	cr_assert_gt(jint(r, "tracker.counters.dropped_pages"), 0);
+	cr_assert_gt(jint(r, "summary.mismatched_pages"), 0);
+	cr_assert_gt(jint(r, "summary.zero_pages"), 60000, "zero runs all around them");
+	cr_assert(!jtrue(r, "summary.resumed"), "RAM that differs is not resumed");
+	json_decref(r);
+}
+
+/*
  * The same through a tracker the guest writes through (a modelled MMU):
  * it must outlive the workload that keeps running on the source.
  */

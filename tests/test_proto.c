@@ -164,7 +164,7 @@ Test(proto, hello_roundtrip_and_refusals)
 
 Test(proto, pages_roundtrip_zero_pages_carry_no_data)
 {
-	uint64_t pg[3] = { 3, 5, 9 }, page;
+	uint64_t pg[3] = { 3, 5, 9 }, page, np;
 	bool zero[3] = { false, true, false }, z;
 	struct db_msg m;
 	size_t n = pages(buf, pg, zero, 3);
@@ -174,12 +174,14 @@ Test(proto, pages_roundtrip_zero_pages_carry_no_data)
 		     db_strerror());
 	cr_assert_eq(m.pages.count, 3);
 	cr_assert_eq(m.pages.nonzero, 2);
-	db_pages_entry(&m, 1, &page, &z);
+	db_pages_entry(&m, 1, &page, &np, &z);
 	cr_assert(z);
 	cr_assert_eq(page, 5);
-	db_pages_entry(&m, 2, &page, &z);
+	cr_assert_eq(np, 1, "a zero page alone is a run of one");
+	db_pages_entry(&m, 2, &page, &np, &z);
 	cr_assert(!z);
 	cr_assert_eq(page, 9);
+	cr_assert_eq(np, 1);
 	cr_assert_eq(m.pages.data[DB_PAGE_SIZE], 9, "second data block is page 9's");
 }
 
@@ -218,6 +220,110 @@ Test(proto, pages_come_once_in_ascending_order)
 	n = pages(buf, pg + 1, zero + 1, 2);
 	cr_assert_eq(db_msg_decode(DB_FR_PAGES, buf, (uint32_t)n, &m), -EPROTO);
 	assert_msg("(page 2) does not follow page 4");
+}
+
+/* A PAGES frame of raw descriptors; data pages are filled with their number. */
+static size_t pages_desc(uint8_t *p, const uint64_t *desc, uint32_t n)
+{
+	size_t len = db_enc_pages_prefix(p, n, desc), i, nd = 0;
+
+	for (i = 0; i < n; i++)
+		if (!(desc[i] & DB_PAGE_DESC_ZERO))
+			memset(p + len + DB_PAGE_SIZE * nd++, (int)desc[i], DB_PAGE_SIZE);
+	return len + DB_PAGE_SIZE * nd;
+}
+
+Test(proto, zero_runs_are_one_descriptor_each)
+{
+	uint64_t desc[3] = {
+		DB_PAGE_DESC_ZERO_RUN(0, DB_PROTO_ZERO_RUN_MAX),
+		DB_PROTO_ZERO_RUN_MAX,			/* page 1024, data */
+		DB_PAGE_DESC_ZERO_RUN(1025, 3),
+	}, page, np;
+	struct db_msg m;
+	bool z;
+	size_t n = pages_desc(buf, desc, 3);
+
+	cr_assert_eq(n, 8 + 3 * 8 + DB_PAGE_SIZE, "1028 pages in 32 bytes and one page");
+	cr_assert_eq(db_msg_decode(DB_FR_PAGES, buf, (uint32_t)n, &m), 0, "%s",
+		     db_strerror());
+	cr_assert_eq(m.pages.count, 3);
+	cr_assert_eq(m.pages.nonzero, 1);
+	cr_assert_eq(m.pages.pages, 1028, "runs are counted out");
+	db_pages_entry(&m, 0, &page, &np, &z);
+	cr_assert(z && page == 0 && np == DB_PROTO_ZERO_RUN_MAX, "run of 1024 from 0");
+	db_pages_entry(&m, 1, &page, &np, &z);
+	cr_assert(!z && page == 1024 && np == 1);
+	db_pages_entry(&m, 2, &page, &np, &z);
+	cr_assert(z && page == 1025 && np == 3, "run of 3 from 1025: %llu x %llu",
+		  (unsigned long long)page, (unsigned long long)np);
+}
+
+Test(proto, hostile_zero_runs_are_refused)
+{
+	uint64_t desc[2];
+	struct db_proto_rx st;
+	struct db_msg m;
+	size_t n;
+
+	/* a run over the page after it: that page would come twice */
+	desc[0] = DB_PAGE_DESC_ZERO_RUN(2, 4);	/* pages 2..5 */
+	desc[1] = 5;
+	n = pages_desc(buf, desc, 2);
+	cr_assert_eq(db_msg_decode(DB_FR_PAGES, buf, (uint32_t)n, &m), -EPROTO);
+	assert_msg("descriptor 1 (page 5) does not follow page 5 in ascending order");
+	/* two runs that overlap */
+	desc[1] = DB_PAGE_DESC_ZERO_RUN(4, 8);
+	n = pages_desc(buf, desc, 2);
+	cr_assert_eq(db_msg_decode(DB_FR_PAGES, buf, (uint32_t)n, &m), -EPROTO);
+	assert_msg("(page 4) does not follow page 5");
+	/* touching runs are fine */
+	desc[1] = DB_PAGE_DESC_ZERO_RUN(6, 8);
+	n = pages_desc(buf, desc, 2);
+	cr_assert_eq(db_msg_decode(DB_FR_PAGES, buf, (uint32_t)n, &m), 0, "%s",
+		     db_strerror());
+	cr_assert_eq(m.pages.pages, 12);
+	/* a run length on a page with data, and bit 62 */
+	desc[0] = 2 | (3ull << DB_PAGE_DESC_RUN_SHIFT);
+	n = pages_desc(buf, desc, 1);
+	cr_assert_eq(db_msg_decode(DB_FR_PAGES, buf, (uint32_t)n, &m), -EPROTO);
+	assert_msg("reserved bits");
+	desc[0] = DB_PAGE_DESC_ZERO_RUN(2, 4) | (1ull << 62);
+	n = pages_desc(buf, desc, 1);
+	cr_assert_eq(db_msg_decode(DB_FR_PAGES, buf, (uint32_t)n, &m), -EPROTO);
+	assert_msg("reserved bits");
+	/* past the last page number there is: no wrap-around */
+	desc[0] = DB_PAGE_DESC_ZERO_RUN(DB_PAGE_DESC_PAGE_MASK - 1, 8);
+	n = pages_desc(buf, desc, 1);
+	cr_assert_eq(db_msg_decode(DB_FR_PAGES, buf, (uint32_t)n, &m), -EPROTO);
+	assert_msg("end past the last page number");
+
+	/* inside a round: the run must fit the RAM and the round's count */
+	dst_ready(&st);
+	cr_assert_eq(begin(&st, 0, 0, NPAGES), 0);
+	desc[0] = DB_PAGE_DESC_ZERO_RUN(NPAGES - 2, 3);
+	n = pages_desc(pbuf, desc, 1);
+	cr_assert_eq(feed(&st, DB_FR_PAGES, pbuf, n), -EPROTO);
+	assert_msg("zero pages [14, 17) outside RAM of 16 pages");
+	dst_ready(&st);
+	cr_assert_eq(begin(&st, 0, 0, 4), 0);
+	desc[0] = DB_PAGE_DESC_ZERO_RUN(0, 5);
+	n = pages_desc(pbuf, desc, 1);
+	cr_assert_eq(feed(&st, DB_FR_PAGES, pbuf, n), -EPROTO);
+	assert_msg("announced 4 pages, this batch brings it to 5");
+	/* and the round's end counts the pages of runs, all zero */
+	dst_ready(&st);
+	cr_assert_eq(begin(&st, 0, 0, NPAGES), 0);
+	desc[0] = DB_PAGE_DESC_ZERO_RUN(0, NPAGES - 1);
+	desc[1] = NPAGES - 1;
+	n = pages_desc(pbuf, desc, 2);
+	cr_assert_eq(feed(&st, DB_FR_PAGES, pbuf, n), 0, "%s", db_strerror());
+	cr_assert_eq(feed(&st, DB_FR_ROUND_END, pbuf,
+			  db_enc_round(pbuf, DB_FR_ROUND_END, 0, 0, NPAGES, NPAGES)),
+		     -EPROTO, "16 zero pages claimed, 15 came");
+	cr_assert_eq(feed(&st, DB_FR_ROUND_END, pbuf,
+			  db_enc_round(pbuf, DB_FR_ROUND_END, 0, 0, NPAGES, NPAGES - 1)),
+		     0, "%s", db_strerror());
 }
 
 Test(proto, page_numbers_stay_inside_ram)

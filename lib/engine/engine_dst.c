@@ -19,13 +19,12 @@
 #include "dirtybench/ram.h"
 #include "base/compat.h"
 #include "engine/engine.h"
-#include "ram/mmtrack.h"
+#include "engine/ramsum.h"
 #include "wire/proto.h"
 #include "wire/transport.h"
 
 #define ANSWER_TIMEOUT_NS (30000000000ull)
 #define BATCH DB_PROTO_BATCH_PAGES
-#define PAGEMAP_RUN 4096	/* pagemap entries read at a time */
 
 struct db_dest {
 	const struct db_run_config *cfg;
@@ -38,6 +37,7 @@ struct db_dest {
 	uint64_t npages;
 	uint32_t chunk_pages;
 	struct db_bitmap present;	/* pages written with data */
+	uint64_t npresent;		/* bits set in it */
 	struct dr_workload *wl;
 	uint32_t tail_ms;
 	uint8_t *state;
@@ -45,6 +45,7 @@ struct db_dest {
 	uint64_t ready_at, verified_at, resumed_at;
 	uint64_t progress_at;		/* the last frame that moved the migration on */
 	struct db_hash128 src_sum, dst_sum;
+	struct db_ram_sums sums;		/* this side's chunk hashes */
 	bool have_dst_sum;
 	bool populated;			/* all RAM faulted in at the HELLO */
 	uint8_t prefix[8 + 8 * BATCH];	/* a PAGES frame's count and descriptors */
@@ -227,7 +228,7 @@ static int recv_pages(struct db_dest *d, struct db_frame *f, struct db_msg *m)
 	uint32_t len = f->h.len, n = 8, i, k = 0;
 	uint8_t *at, *end = NULL, *fresh = NULL;
 	size_t nfresh = 0;
-	uint64_t page;
+	uint64_t page, np, z;
 	bool zero;
 	int err;
 
@@ -242,12 +243,16 @@ static int recv_pages(struct db_dest *d, struct db_frame *f, struct db_msg *m)
 	if (err)
 		return err;
 	for (i = 0; i < m->pages.count; i++) {
-		db_pages_entry(m, i, &page, &zero);
+		db_pages_entry(m, i, &page, &np, &zero);
 		at = d->ram.base + page * DB_PAGE_SIZE;
 		if (zero) {
-			if (db_bitmap_test(&d->present, page)) {
-				memset(at, 0, DB_PAGE_SIZE);
-				db_bitmap_clear(&d->present, page);
+			/* only pages that got data here are cleared */
+			for (z = d->npresent ? db_bitmap_next(&d->present, page) : page + np;
+			     z < page + np;
+			     z = db_bitmap_next(&d->present, z + 1)) {
+				memset(d->ram.base + z * DB_PAGE_SIZE, 0, DB_PAGE_SIZE);
+				db_bitmap_clear(&d->present, z);
+				d->npresent--;
 			}
 			continue;
 		}
@@ -266,6 +271,7 @@ static int recv_pages(struct db_dest *d, struct db_frame *f, struct db_msg *m)
 					fresh = at;
 				nfresh += DB_PAGE_SIZE;
 			}
+			d->npresent++;
 		}
 		if (at == end) {
 			d->iov[k - 1].iov_len += DB_PAGE_SIZE;
@@ -279,8 +285,8 @@ static int recv_pages(struct db_dest *d, struct db_frame *f, struct db_msg *m)
 	err = k ? db_conn_readv(&d->conn, d->iov, (int)k) : 0;
 	if (err)
 		return err;
-	d->res->zero_pages += m->pages.count - m->pages.nonzero;
-	d->res->pages_sent += m->pages.count;
+	d->res->zero_pages += m->pages.pages - m->pages.nonzero;
+	d->res->pages_sent += m->pages.pages;
 	return 0;
 }
 
@@ -297,12 +303,12 @@ static int ask_hashes(struct db_dest *d, uint32_t kind, uint64_t first,
 	return err ? err : next_msg(d, f, m);
 }
 
-static uint64_t unit_hash(struct db_dest *d, uint64_t unit_pages, uint64_t idx)
+/* Our hash of chunk or page idx, as HASHES of that kind carry it. */
+static uint64_t unit_hash(struct db_dest *d, uint32_t kind, uint64_t idx)
 {
-	uint64_t off = idx * unit_pages * DB_PAGE_SIZE;
-
-	return db_hash64(d->ram.base + off,
-			 DB_MIN(unit_pages * DB_PAGE_SIZE, d->size - off));
+	if (kind == DB_HASH_CHUNKS)
+		return d->sums.chunk[idx];
+	return db_page_hash(db_ram_page(&d->ram, idx));
 }
 
 /* Which pages differ: chunk hashes first, then page hashes inside them. */
@@ -323,7 +329,7 @@ static int locate(struct db_dest *d, struct db_verdict *v)
 		if (err)
 			goto out;
 		for (j = 0; j < n; j++) {
-			if (db_hashes_at(&m, j) != unit_hash(d, d->chunk_pages, c + j)) {
+			if (db_hashes_at(&m, j) != unit_hash(d, DB_HASH_CHUNKS, c + j)) {
 				db_bitmap_set(&diff, c + j);
 				v->mismatched_chunks++;
 			}
@@ -341,7 +347,7 @@ static int locate(struct db_dest *d, struct db_verdict *v)
 			if (err)
 				goto out;
 			for (j = 0; j < n; j++) {
-				if (db_hashes_at(&m, j) == unit_hash(d, 1, p + j))
+				if (db_hashes_at(&m, j) == unit_hash(d, DB_HASH_PAGES, p + j))
 					continue;
 				if (v->nfirst < DB_PROTO_FIRST_MAX)
 					v->first[v->nfirst++] = p + j;
@@ -367,45 +373,20 @@ static void run_tail(struct db_dest *d)
 }
 
 /*
- * The xxh3-128 of the whole RAM, the same value as db_hash128(), without
- * touching pages this process never wrote: a private anonymous page that
- * is neither present nor swapped out reads as zero (the kernel's word,
- * from pagemap), so zeros from a static page are hashed in its place. A
- * mostly-zero guest is verified without faulting its RAM in.
+ * The RAM checksum (engine/ramsum.h) without touching pages this process
+ * never wrote: private anonymous pages the kernel reports as never
+ * touched read as zero and are hashed as such, so a mostly-zero guest is
+ * verified without faulting its RAM in. The chunk hashes stay for
+ * locate().
  */
 static int hash_ram(struct db_dest *d, struct db_hash128 *out)
 {
-	struct db_hash128_state *hs = db_hash128_begin();
-	uint64_t pm[PAGEMAP_RUN];
-	size_t p, n, j, run;
-	bool hole;
-	int fd = -1;
+	int err = db_ram_sums_compute(&d->sums, "destination", &d->ram, d->npages,
+				      d->chunk_pages, true);
 
-	if (!hs)
-		return db_error(-ENOMEM, "destination: no memory to hash the RAM");
-	if (d->ram.backing != DB_BACKING_MEMFD)
-		fd = db_pagemap_open(0);
-	for (p = 0; p < d->npages; p += n) {
-		n = DB_MIN((size_t)PAGEMAP_RUN, d->npages - p);
-		if (fd < 0 || db_pagemap_read(fd, db_ram_page(&d->ram, p), n, pm)) {
-			db_hash128_add(hs, db_ram_page(&d->ram, p), n * DB_PAGE_SIZE);
-			continue;
-		}
-		for (j = 0; j < n; j += run) {
-			hole = !(pm[j] & (DB_PM_PRESENT | DB_PM_SWAP));
-			for (run = 1; j + run < n &&
-				      !(pm[j + run] & (DB_PM_PRESENT | DB_PM_SWAP)) == hole; run++)
-				;
-			if (hole)
-				db_hash128_zeros(hs, run * DB_PAGE_SIZE);
-			else
-				db_hash128_add(hs, db_ram_page(&d->ram, p + j),
-					       run * DB_PAGE_SIZE);
-		}
-	}
-	if (fd >= 0)
-		close(fd);
-	*out = db_hash128_end(hs);
+	if (err)
+		return err;
+	*out = d->sums.sum;
 	d->have_dst_sum = true;
 	return 0;
 }
@@ -598,6 +579,7 @@ int db_dest_serve(const struct db_run_config *cfg, int fd, struct db_result *res
 		dr_destroy(d.wl);
 	db_ram_destroy(&d.ram);
 	db_bitmap_free(&d.present);
+	db_ram_sums_free(&d.sums);
 	free(d.state);
 	if (err)
 		db_error(err, "%s", res->error);

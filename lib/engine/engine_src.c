@@ -21,6 +21,8 @@
 #include "base/compat.h"
 #include "engine/engine.h"
 #include "engine/model.h"
+#include "engine/ramsum.h"
+#include "ram/mmtrack.h"
 #include "wire/proto.h"
 #include "wire/transport.h"
 
@@ -28,6 +30,8 @@
 #define PAUSE_TIMEOUT_NS (2000000000ull)
 #define ANSWER_TIMEOUT_NS (30000000000ull)
 #define PINGS 5
+/* rounds of at least 1/16 of the pages ask the page tables for zero pages */
+#define ZERO_MAP_MIN_SHARE 16
 
 struct db_source {
 	struct db_run_config cfg;
@@ -61,6 +65,7 @@ struct db_source {
 	bool check_stamps;		/* count pages newer than their round */
 	uint64_t ready_at, verified_at, resumed_at;	/* destination clock */
 	struct dr_probe_stats probe;	/* the source's, at the end */
+	struct db_ram_sums sums;		/* the paused RAM's chunk hashes */
 };
 
 static int access_write(void *ctx, unsigned vcpu, size_t page, size_t off,
@@ -187,6 +192,7 @@ void db_source_destroy(struct db_source *s)
 	db_tracker_destroy(s->trk);
 	db_ram_destroy(&s->ram);
 	db_bitmap_free(&s->dirty);
+	db_ram_sums_free(&s->sums);
 	free(s->data);
 	free(s);
 }
@@ -297,7 +303,7 @@ static int handshake(struct db_source *s, bool same_clock)
 /* Run the workload for the warm-up, watching the connection. */
 static int start_guest(struct db_source *s)
 {
-	uint64_t end;
+	uint64_t t, end;
 	int err;
 
 	if (!s->wl)
@@ -306,13 +312,15 @@ static int start_guest(struct db_source *s)
 	if (err)
 		return db_error_errno(err, "workload: cannot start its vCPU threads");
 	s->wl_started = true;
-	end = db_now_ns() + s->cfg.warmup_ms * 1000000ull;
+	t = db_now_ns();
+	end = t + s->cfg.warmup_ms * 1000000ull;
 	while (db_now_ns() < end) {
 		err = check_peer(s);
 		if (err)
 			return err;
 		db_sleep_ns(DB_MIN(end - db_now_ns(), 20000000ull) + 1);
 	}
+	s->res->warmup_ns = db_now_ns() - t;
 	return 0;
 }
 
@@ -436,33 +444,116 @@ static int cancel_now(struct db_source *s, const char *why)
 			!strcmp(why, "time") ? "the time limit" : "--max-rounds");
 }
 
-/* Send the pages set in s->dirty as round 'round'. */
+/* The first page after a descriptor's pages, and how many zero pages it holds. */
+static uint64_t desc_run(uint64_t d)
+{
+	return ((d & DB_PAGE_DESC_RUN_MASK) >> DB_PAGE_DESC_RUN_SHIFT) + 1;
+}
+
+/* A full frame goes out; between frames the peer and the time cap are checked. */
+static int flush_full(struct db_source *s, uint32_t *nb, uint32_t *nd, bool final)
+{
+	int err = flush_batch(s, *nb);
+
+	*nb = *nd = 0;
+	if (!err)
+		err = check_peer(s);
+	if (!err && !final && s->cfg.on_timeout == DB_ON_TIMEOUT_CANCEL &&
+	    past_deadline(s))
+		err = cancel_now(s, "time");
+	return err;
+}
+
+/*
+ * Zero pages [page, page + n) into the frame: the zero run before them
+ * grows (up to DB_PROTO_ZERO_RUN_MAX pages), else new descriptors start;
+ * a full frame goes out on the way.
+ */
+static int add_zeros(struct db_source *s, uint32_t *nb, uint32_t *nd,
+		     uint64_t page, uint64_t n, bool final)
+{
+	uint64_t *last, len, take;
+	int err;
+
+	while (n) {
+		last = *nb ? &s->desc[*nb - 1] : NULL;
+		len = last && (*last & DB_PAGE_DESC_ZERO) ? desc_run(*last) : 0;
+		if (len && len < DB_PROTO_ZERO_RUN_MAX &&
+		    (*last & DB_PAGE_DESC_PAGE_MASK) + len == page) {
+			take = DB_MIN(n, DB_PROTO_ZERO_RUN_MAX - len);
+			*last += take << DB_PAGE_DESC_RUN_SHIFT;
+		} else if (*nb == BATCH) {
+			err = flush_full(s, nb, nd, final);
+			if (err)
+				return err;
+			continue;
+		} else {
+			take = DB_MIN(n, (uint64_t)DB_PROTO_ZERO_RUN_MAX);
+			s->desc[(*nb)++] = DB_PAGE_DESC_ZERO_RUN(page, take);
+		}
+		page += take;
+		n -= take;
+	}
+	return 0;
+}
+
+/*
+ * Send the pages set in s->dirty as round 'round'. Runs of zero pages go
+ * as one descriptor each; pages the kernel says read as zero (private
+ * anonymous RAM, read live: see db_zero_map) are not even read. That is
+ * as good as reading them now: the tracker was armed before this round,
+ * so a write after the look comes again in the next.
+ */
 static int send_round(struct db_source *s, struct db_round *rs, bool final,
 		      uint32_t limit)
 {
 	uint64_t count = db_bitmap_count(&s->dirty), t = db_now_ns();
 	uint64_t b0 = db_conn_bytes_tx(&s->conn), q0 = db_conn_outq(&s->conn);
 	uint64_t zero = 0, wire, q1;
-	size_t npages = s->ram.npages, i, run, k;
+	size_t npages = s->ram.npages, i, run, k, z;
 	uint32_t nb = 0, nd = 0;
 	uint8_t hdr[24], *src = NULL, *dst;
+	struct db_zero_map zm;
 	struct dr_stamp st;
 	int err;
 
+	/*
+	 * Images or the tracker's RAM: read them. So too a round of few pages
+	 * (below 1/16 of the RAM): a walk of the page tables costs more than
+	 * reading them, and the final round's walk would be downtime.
+	 */
+	if ((s->tflags & (DB_TRK_SNAPSHOT | DB_TRK_PROVIDES_RAM)) ||
+	    count < npages / ZERO_MAP_MIN_SHARE)
+		zm.fd = -1;
+	else
+		db_zero_map_open(&zm, &s->ram);
 	s->niov = 1;
 	err = send_msg(s, DB_FR_ROUND_BEGIN, hdr,
 		       db_enc_round(hdr, DB_FR_ROUND_BEGIN, rs->round,
 				    final ? DB_ROUND_FINAL : 0, count, 0));
 	for (i = db_bitmap_next(&s->dirty, 0); !err && i < npages;) {
+		z = db_zero_map_run(&zm, i, npages - i);
+		for (k = 0; k < z && db_bitmap_test(&s->dirty, i + k); k++)
+			;
+		if (k) {
+			zero += k;
+			err = add_zeros(s, &nb, &nd, i, k, final);
+			if (!err && nb == BATCH)
+				err = flush_full(s, &nb, &nd, final);
+			i = db_bitmap_next(&s->dirty, i + k);
+			continue;
+		}
 		for (run = 1; nb + run < BATCH && i + run < npages &&
-			      db_bitmap_test(&s->dirty, i + run); run++)
+			      db_bitmap_test(&s->dirty, i + run) &&
+			      !db_zero_map_run(&zm, i + run, 1); run++)
 			;
 		err = page_source(s, i, run, s->data + (size_t)nd * DB_PAGE_SIZE, &src);
 		if (err)
 			break;
 		for (k = 0; k < run; k++, src += DB_PAGE_SIZE) {
 			if (page_is_zero(src)) {
-				s->desc[nb++] = (i + k) | DB_PAGE_DESC_ZERO;
+				/* nb + run <= BATCH: no frame goes out here */
+				add_zeros(s, &nb, &nd, i + k, 1, final);
 				zero++;
 				continue;
 			}
@@ -481,16 +572,10 @@ static int send_round(struct db_source *s, struct db_round *rs, bool final,
 			nd++;
 		}
 		i = db_bitmap_next(&s->dirty, i + run);
-		if (nb < BATCH)
-			continue;
-		err = flush_batch(s, nb);
-		nb = nd = 0;
-		if (!err)
-			err = check_peer(s);
-		if (!err && !final && s->cfg.on_timeout == DB_ON_TIMEOUT_CANCEL &&
-		    past_deadline(s))
-			err = cancel_now(s, "time");
+		if (nb == BATCH)
+			err = flush_full(s, &nb, &nd, final);
 	}
+	db_zero_map_close(&zm);
 	if (!err && nb)
 		err = flush_batch(s, nb);
 	if (!err)
@@ -726,7 +811,11 @@ static int send_state_and_end(struct db_source *s)
 	if (err)
 		return err;
 	/* the guest is stopped: this is the RAM the destination must hold */
-	s->res->sum_src = db_hash128(s->ram.base, s->ram.size);
+	err = db_ram_sums_compute(&s->sums, "source", &s->ram, s->ram.npages,
+				  (uint32_t)s->cfg.chunk_pages, true);
+	if (err)
+		return err;
+	s->res->sum_src = s->sums.sum;
 	s->res->have_src_sum = true;
 	err = send_msg(s, DB_FR_END, end,
 		       db_enc_end(end, s->res->sum_src, s->res->pages_sent,
@@ -737,10 +826,8 @@ static int send_state_and_end(struct db_source *s)
 
 static int answer_hashes(struct db_source *s, const struct db_msg *m)
 {
-	uint64_t unit = (m->hash.kind == DB_HASH_CHUNKS ? s->cfg.chunk_pages : 1) *
-			DB_PAGE_SIZE;
 	uint8_t *buf = malloc(16 + 8 * (size_t)m->hash.n);
-	uint64_t off;
+	uint64_t h, at;
 	uint32_t j;
 	int err;
 
@@ -748,9 +835,10 @@ static int answer_hashes(struct db_source *s, const struct db_msg *m)
 		return db_error(-ENOMEM, "source: no memory for %u hashes", m->hash.n);
 	db_enc_hashes_prefix(buf, m->hash.kind, m->hash.first, m->hash.n);
 	for (j = 0; j < m->hash.n; j++) {
-		off = (m->hash.first + j) * unit;
-		db_put64(buf + 16 + 8 * j,
-			 db_hash64(s->ram.base + off, DB_MIN(unit, s->ram.size - off)));
+		at = m->hash.first + j;	/* inside the RAM: db_proto_rx() checked */
+		h = m->hash.kind == DB_HASH_CHUNKS ? s->sums.chunk[at] :
+		    db_page_hash(db_ram_page(&s->ram, at));
+		db_put64(buf + 16 + 8 * j, h);
 	}
 	err = send_msg(s, DB_FR_HASHES, buf, 16 + 8 * (size_t)m->hash.n);
 	free(buf);

@@ -88,6 +88,7 @@ struct db_result {
 	char started_at[32];		/* UTC, ISO 8601 */
 	uint64_t start_mono_ns;		/* CLOCK_MONOTONIC at round 0 */
 	uint64_t hello_mono_ns;		/* ... when HELLO went out (source) */
+	uint64_t warmup_ns;		/* the guest ran before round 0 (source) */
 	uint64_t dst_maxrss_bytes;	/* peak RSS of `dirtybench dest` (run) */
 	int dst_prefault;		/* dest: 0 (not), DB_POPULATED_MADVISE or _TOUCH */
 	uint64_t dst_prefault_ns;	/* dest: the time it took */

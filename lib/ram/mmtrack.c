@@ -393,3 +393,114 @@ int db_uffd_setup_wp(const char *who, struct db_ram *ram, uint64_t features,
 	}
 	return fd;
 }
+
+void db_zero_map_open(struct db_zero_map *z, const struct db_ram *ram)
+{
+	struct page_region r;
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.vec = (uintptr_t)&r,
+		.vec_len = 1,
+		.category_inverted = PAGE_IS_PFNZERO,
+		.category_mask = PAGE_IS_PFNZERO,
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+	};
+
+	memset(z, 0, sizeof(*z));
+	z->fd = -1;
+	if (ram->backing != DB_BACKING_ANON && ram->backing != DB_BACKING_THP)
+		return;
+	z->fd = db_pagemap_open(0);
+	if (z->fd < 0) {
+		z->fd = -1;
+		return;
+	}
+	z->base = ram->base;
+	z->npages = ram->npages;
+	/* does this kernel scan? one page is enough to know */
+	arg.start = (uintptr_t)ram->base;
+	arg.end = arg.start + DB_PAGE_SIZE;
+	z->scan = ioctl(z->fd, PAGEMAP_SCAN, &arg) >= 0;
+}
+
+void db_zero_map_close(struct db_zero_map *z)
+{
+	if (z->fd >= 0)
+		close(z->fd);
+	z->fd = -1;
+}
+
+/*
+ * Describe pages from p on. With PAGEMAP_SCAN the kernel lists only the
+ * pages that may hold data (present and not the zero page, or swapped
+ * out), up to the vector's size: everything else in [from, to) is zero.
+ * The filter makes the walk about four times cheaper than a listing of
+ * every page (4 GiB of zero-page entries: 3.4-5 ms against 14-17 ms).
+ * The RAM is one anonymous mapping of our own, so every page of it lies
+ * in a VMA that the walk visits.
+ */
+static int zero_map_fill(struct db_zero_map *z, size_t p)
+{
+	uintptr_t b = (uintptr_t)z->base;
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.start = b + p * DB_PAGE_SIZE,
+		.end = b + z->npages * DB_PAGE_SIZE,
+		.vec = (uintptr_t)z->vec,
+		.vec_len = DB_ZERO_MAP_VEC,
+		/* not the zero page, and present or swapped */
+		.category_inverted = PAGE_IS_PFNZERO,
+		.category_mask = PAGE_IS_PFNZERO,
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+	};
+	size_t n;
+	long got;
+
+	z->ioctls++;
+	z->from = p;
+	z->nvec = z->cur = 0;
+	if (!z->scan) {
+		n = DB_MIN((size_t)DB_ZERO_MAP_VEC, z->npages - p);
+		if (db_pagemap_read(z->fd, z->base + p * DB_PAGE_SIZE, n, z->pm))
+			return -EIO;
+		z->to = p + n;
+		return 0;
+	}
+	got = ioctl(z->fd, PAGEMAP_SCAN, &arg);
+	if (got < 0 || arg.walk_end <= arg.start || arg.walk_end > arg.end)
+		return -EIO;
+	z->nvec = (size_t)got;
+	z->to = (size_t)((arg.walk_end - b) / DB_PAGE_SIZE);
+	return 0;
+}
+
+size_t db_zero_map_run(struct db_zero_map *z, size_t p, size_t max)
+{
+	uintptr_t at = (uintptr_t)z->base + p * DB_PAGE_SIZE, limit;
+	size_t n = 0;
+
+	if (z->fd < 0 || p >= z->npages || !max)
+		return 0;
+	max = DB_MIN(max, z->npages - p);
+	if ((p < z->from || p >= z->to) && zero_map_fill(z, p)) {
+		db_zero_map_close(z);	/* cannot tell any more: read pages */
+		return 0;
+	}
+	if (!z->scan) {
+		while (n < max && p + n < z->to &&
+		       !(z->pm[p + n - z->from] & (DB_PM_PRESENT | DB_PM_SWAP)))
+			n++;
+		return n;
+	}
+	if (z->cur && z->vec[z->cur - 1].end > at)
+		z->cur = 0;	/* asked for a page before the last one */
+	while (z->cur < z->nvec && z->vec[z->cur].end <= at)
+		z->cur++;
+	if (z->cur < z->nvec && z->vec[z->cur].start <= at)
+		return 0;	/* it may hold data */
+	limit = z->cur < z->nvec ? (uintptr_t)z->vec[z->cur].start :
+				   (uintptr_t)z->base + z->to * DB_PAGE_SIZE;
+	return DB_MIN(max, (size_t)((limit - at) / DB_PAGE_SIZE));
+}

@@ -85,4 +85,40 @@ int db_pagemap_scan_written(int pagemap_fd, void *base, size_t len,
 			    bool rearm, struct page_region *vec, size_t vec_len,
 			    struct db_bitmap *dirty, struct db_scan_stats *st);
 
+/*
+ * Which pages of guest RAM read as zero, known without reading them. Only
+ * private anonymous RAM (backings anon and thp) qualifies: there a page
+ * whose page-table entry is empty (not present, not swapped out, not
+ * migrating: the kernel reports the last two as swapped) holds no data, and a page mapped to the shared zero page (PAGEMAP_SCAN's
+ * PAGE_IS_PFNZERO, Linux 6.7+) holds none. Shared, file and hugetlb
+ * memory keeps data in the page cache whatever this process's page
+ * tables say, so for them (and when pagemap cannot be read) the map knows
+ * nothing and every page is read. Without PAGEMAP_SCAN only absent pages
+ * are known (from /proc/self/pagemap entries). A page found zero may be
+ * written a moment later: callers rely on it only where they would have
+ * relied on reading it at that moment (a tracker armed, or the guest
+ * paused).
+ */
+#define DB_ZERO_MAP_VEC 512
+struct db_zero_map {
+	int fd;			/* /proc/self/pagemap; -1: nothing is known */
+	bool scan;		/* PAGEMAP_SCAN works here */
+	const uint8_t *base;
+	size_t npages;
+	size_t from, to;	/* the pages [from, to) the window describes */
+	size_t nvec, cur;
+	struct page_region vec[DB_ZERO_MAP_VEC];
+	uint64_t pm[DB_ZERO_MAP_VEC];	/* pagemap entries without the scan */
+	uint64_t ioctls;	/* scans or pagemap reads so far */
+};
+
+/* Always succeeds; a map for RAM it cannot judge knows nothing. */
+void db_zero_map_open(struct db_zero_map *z, const struct db_ram *ram);
+/*
+ * How many pages from page p on (at most max) are known to read as zero:
+ * 0 when page p must be read. Fastest with p ascending.
+ */
+size_t db_zero_map_run(struct db_zero_map *z, size_t p, size_t max);
+void db_zero_map_close(struct db_zero_map *z);
+
 #endif

@@ -346,7 +346,7 @@ static int decode_hello(const uint8_t *p, uint32_t len, struct db_hello *h)
 static int decode_pages(const uint8_t *p, uint32_t len, struct db_msg *m)
 {
 	uint32_t count = db_get32(p), i, nonzero = 0;
-	uint64_t d, prev = 0;
+	uint64_t d, page, n, next = 0, pages = 0;
 
 	if (db_get32(p + 4))
 		return bad(DB_FR_PAGES, "reserved field is not zero");
@@ -359,28 +359,39 @@ static int decode_pages(const uint8_t *p, uint32_t len, struct db_msg *m)
 				count, len);
 	for (i = 0; i < count; i++) {
 		d = db_get64(p + 8 + 8 * i);
-		if (d & ~(DB_PAGE_DESC_ZERO | DB_PAGE_DESC_PAGE_MASK))
+		if ((d & ~(DB_PAGE_DESC_ZERO | DB_PAGE_DESC_RUN_MASK |
+			   DB_PAGE_DESC_PAGE_MASK)) ||
+		    (!(d & DB_PAGE_DESC_ZERO) && (d & DB_PAGE_DESC_RUN_MASK)))
 			return db_error(-EPROTO,
 					"frame PAGES: descriptor %u has reserved bits set (0x%016llx)",
 					i, (unsigned long long)d);
-		/* ascending: a page at most once, data straight into place */
-		if (i && (d & DB_PAGE_DESC_PAGE_MASK) <= prev)
+		page = d & DB_PAGE_DESC_PAGE_MASK;
+		n = ((d & DB_PAGE_DESC_RUN_MASK) >> DB_PAGE_DESC_RUN_SHIFT) + 1;
+		/* no wrap: page < 2^52, n <= 1024, so page + n < 2^53 */
+		if (page + n > DB_PAGE_DESC_PAGE_MASK + 1)
+			return db_error(-EPROTO,
+					"frame PAGES: descriptor %u: %llu zero pages from page %llu end past the last page number",
+					i, (unsigned long long)n, (unsigned long long)page);
+		/* ascending, runs apart: a page at most once, data straight into place */
+		if (i && page < next)
 			return db_error(-EPROTO,
 					"frame PAGES: descriptor %u (page %llu) does not follow page %llu in ascending order",
-					i, (unsigned long long)(d & DB_PAGE_DESC_PAGE_MASK),
-					(unsigned long long)prev);
-		prev = d & DB_PAGE_DESC_PAGE_MASK;
+					i, (unsigned long long)page,
+					(unsigned long long)(next - 1));
+		next = page + n;
+		pages += n;
 		if (!(d & DB_PAGE_DESC_ZERO))
 			nonzero++;
 	}
 	if (len != 8 + 8ull * count + (uint64_t)DB_PAGE_SIZE * nonzero)
 		return db_error(-EPROTO,
-				"frame PAGES: %u bytes, but %u pages (%u with data) need %llu",
+				"frame PAGES: %u bytes, but %u descriptors (%u with data) need %llu",
 				len, count, nonzero,
 				(unsigned long long)(8 + 8ull * count +
 						     (uint64_t)DB_PAGE_SIZE * nonzero));
 	m->pages.count = count;
 	m->pages.nonzero = nonzero;
+	m->pages.pages = pages;
 	m->pages.desc = p + 8;
 	m->pages.data = p + 8 + 8 * count;
 	return 0;
@@ -523,11 +534,12 @@ int db_msg_decode(uint16_t type, const uint8_t *p, uint32_t len,
 }
 
 void db_pages_entry(const struct db_msg *m, uint32_t i, uint64_t *page,
-		    bool *zero)
+		    uint64_t *npages, bool *zero)
 {
 	uint64_t d = db_get64(m->pages.desc + 8 * i);
 
 	*page = d & DB_PAGE_DESC_PAGE_MASK;
+	*npages = ((d & DB_PAGE_DESC_RUN_MASK) >> DB_PAGE_DESC_RUN_SHIFT) + 1;
 	*zero = (d & DB_PAGE_DESC_ZERO) != 0;
 }
 
@@ -557,7 +569,7 @@ static uint64_t nchunks(const struct db_proto_rx *st)
 /* What the destination may receive. */
 static int rx_dst(struct db_proto_rx *st, struct db_msg *m)
 {
-	uint64_t page;
+	uint64_t page, n;
 	uint32_t i;
 	bool zero;
 
@@ -596,22 +608,29 @@ static int rx_dst(struct db_proto_rx *st, struct db_msg *m)
 		return 0;
 	case DB_PH_ROUND:
 		if (m->type == DB_FR_PAGES) {
-			if (st->round_got + m->pages.count > st->round_expect)
+			if (st->round_got + m->pages.pages > st->round_expect)
 				return db_error(-EPROTO,
 						"frame PAGES: round %u announced %llu pages, this batch brings it to %llu",
 						st->round,
 						(unsigned long long)st->round_expect,
-						(unsigned long long)(st->round_got + m->pages.count));
+						(unsigned long long)(st->round_got + m->pages.pages));
 			for (i = 0; i < m->pages.count; i++) {
-				db_pages_entry(m, i, &page, &zero);
+				db_pages_entry(m, i, &page, &n, &zero);
 				if (page >= st->npages)
 					return db_error(-EPROTO,
 							"frame PAGES: page %llu outside RAM of %llu pages",
 							(unsigned long long)page,
 							(unsigned long long)st->npages);
-				st->round_zero += zero;
+				if (n > st->npages - page)
+					return db_error(-EPROTO,
+							"frame PAGES: zero pages [%llu, %llu) outside RAM of %llu pages",
+							(unsigned long long)page,
+							(unsigned long long)(page + n),
+							(unsigned long long)st->npages);
+				if (zero)
+					st->round_zero += n;
 			}
-			st->round_got += m->pages.count;
+			st->round_got += m->pages.pages;
 			return 0;
 		}
 		if (m->type != DB_FR_ROUND_END)

@@ -16,7 +16,7 @@
 #include "dirtybench/dirtyram.h"
 
 #define DB_PROTO_MAGIC 0x464d4244u	/* bytes "DBMF" */
-#define DB_PROTO_VERSION 2
+#define DB_PROTO_VERSION 3	/* 3: runs of zero pages in one descriptor */
 #define DB_PROTO_HDR_BYTES 16
 /* Pages per PAGES frame, and so the largest frame. */
 #define DB_PROTO_BATCH_PAGES 256
@@ -27,9 +27,20 @@
 #define DB_PROTO_MSG_MAX 1024		/* ERROR / CANCEL text */
 #define DB_PROTO_HASHES_MAX 65536	/* hashes per HASHES frame */
 #define DB_PROTO_FIRST_MAX 16		/* mismatched page numbers listed */
-/* A PAGES descriptor: page number in bits 0..51, bit 63: a zero page. */
+/*
+ * A PAGES descriptor: page number in bits 0..51, bit 63: zero pages; with
+ * bit 63, bits 52..61 hold the length of the run of zero pages it starts,
+ * minus one (1..1024 pages). Bit 62, and bits 52..61 of a page with
+ * data, are zero.
+ */
 #define DB_PAGE_DESC_ZERO (1ull << 63)
 #define DB_PAGE_DESC_PAGE_MASK ((1ull << 52) - 1)
+#define DB_PAGE_DESC_RUN_SHIFT 52
+#define DB_PAGE_DESC_RUN_MASK (0x3ffull << DB_PAGE_DESC_RUN_SHIFT)
+#define DB_PROTO_ZERO_RUN_MAX 1024	/* pages per zero descriptor */
+/* The descriptor of n (1..DB_PROTO_ZERO_RUN_MAX) zero pages from page. */
+#define DB_PAGE_DESC_ZERO_RUN(page, n) \
+	((page) | DB_PAGE_DESC_ZERO | ((uint64_t)((n) - 1) << DB_PAGE_DESC_RUN_SHIFT))
 
 enum db_frame_type {
 	DB_FR_HELLO = 1,	/* src -> dst: sizes and the run's config */
@@ -116,6 +127,7 @@ struct db_msg {
 		} round;
 		struct {
 			uint32_t count, nonzero;
+			uint64_t pages;	/* zero runs counted out */
 			const uint8_t *desc, *data;
 		} pages;
 		struct {
@@ -213,9 +225,9 @@ size_t db_enc_error(uint8_t *buf, uint32_t code, const char *text);
 int db_msg_decode(uint16_t type, const uint8_t *p, uint32_t len,
 		  struct db_msg *m);
 
-/* Descriptor i of a decoded PAGES frame. */
+/* Descriptor i of a decoded PAGES frame: npages from page, zero or not. */
 void db_pages_entry(const struct db_msg *m, uint32_t i, uint64_t *page,
-		    bool *zero);
+		    uint64_t *npages, bool *zero);
 uint64_t db_hashes_at(const struct db_msg *m, uint32_t i);
 
 void db_proto_rx_init(struct db_proto_rx *st, enum db_role role);

@@ -13,7 +13,7 @@
 static void check(const struct db_proto_rx *st, const struct db_frame_hdr *h,
 		  const struct db_msg *m, const uint8_t *p)
 {
-	uint64_t page, zero_pages = 0;
+	uint64_t page, np, zero_desc = 0, npages = 0;
 	uint32_t i;
 	bool zero;
 
@@ -28,17 +28,25 @@ static void check(const struct db_proto_rx *st, const struct db_frame_hdr *h,
 		if (m->pages.count > DB_PROTO_BATCH_PAGES)
 			fuzz_fail("PAGES of %u pages accepted", m->pages.count);
 		for (i = 0; i < m->pages.count; i++) {
-			db_pages_entry(m, i, &page, &zero);
-			if (page >= st->npages)
-				fuzz_fail("page %llu accepted in RAM of %llu",
-					  (unsigned long long)page,
+			db_pages_entry(m, i, &page, &np, &zero);
+			if (page >= st->npages || np > st->npages - page)
+				fuzz_fail("pages [%llu, +%llu) accepted in RAM of %llu",
+					  (unsigned long long)page, (unsigned long long)np,
 					  (unsigned long long)st->npages);
-			zero_pages += zero;
+			if (!zero && np != 1)
+				fuzz_fail("a run of %llu pages with data accepted",
+					  (unsigned long long)np);
+			zero_desc += zero;
+			npages += np;
 		}
-		if (m->pages.nonzero != m->pages.count - zero_pages)
+		if (m->pages.nonzero != m->pages.count - zero_desc)
 			fuzz_fail("PAGES: %u pages with data, descriptors say %llu",
 				  m->pages.nonzero,
-				  (unsigned long long)(m->pages.count - zero_pages));
+				  (unsigned long long)(m->pages.count - zero_desc));
+		if (npages != m->pages.pages)
+			fuzz_fail("PAGES: %llu pages counted, descriptors hold %llu",
+				  (unsigned long long)m->pages.pages,
+				  (unsigned long long)npages);
 		fuzz_touch(m->pages.desc, 8ull * m->pages.count);
 		fuzz_touch(m->pages.data, (size_t)DB_PAGE_SIZE * m->pages.nonzero);
 		if (m->pages.data + (size_t)DB_PAGE_SIZE * m->pages.nonzero != p + h->len)

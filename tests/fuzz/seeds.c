@@ -16,6 +16,7 @@
 
 #include "dirtybench/common.h"
 #include "dirtybench/dirtyram.h"
+#include "engine/ramsum.h"
 #include "wire/proto.h"
 #include "fuzz.h"
 
@@ -86,29 +87,39 @@ static void hello(struct out *o, bool workload)
 	frame(o, DB_FR_HELLO, buf, db_enc_hello(buf, sizeof(buf), &h));
 }
 
-/* One round of pages [first, first + n); pages of RAM that are zero go as zero pages. */
+/*
+ * One round of pages [first, first + n); pages of RAM that are zero go as
+ * zero pages, consecutive ones as one run.
+ */
 static void round_of(struct out *o, uint32_t round, bool final, uint64_t first,
 		     uint32_t n)
 {
-	uint64_t desc[NPAGES], zero = 0;
+	uint64_t desc[NPAGES], zero = 0, p;
 	size_t len, k = 0;
-	uint32_t i;
+	uint32_t i, nd = 0;
 	static const uint8_t z[DB_PAGE_SIZE];
 
 	for (i = 0; i < n; i++) {
-		desc[i] = first + i;
-		if (!memcmp(ram + (first + i) * DB_PAGE_SIZE, z, DB_PAGE_SIZE)) {
-			desc[i] |= DB_PAGE_DESC_ZERO;
-			zero++;
+		p = first + i;
+		if (memcmp(ram + p * DB_PAGE_SIZE, z, DB_PAGE_SIZE)) {
+			desc[nd++] = p;
+			continue;
 		}
+		zero++;
+		if (nd && (desc[nd - 1] & DB_PAGE_DESC_ZERO) &&
+		    (desc[nd - 1] & DB_PAGE_DESC_PAGE_MASK) +
+		    ((desc[nd - 1] & DB_PAGE_DESC_RUN_MASK) >> DB_PAGE_DESC_RUN_SHIFT) + 1 == p)
+			desc[nd - 1] += 1ull << DB_PAGE_DESC_RUN_SHIFT;
+		else
+			desc[nd++] = DB_PAGE_DESC_ZERO_RUN(p, 1);
 	}
 	frame(o, DB_FR_ROUND_BEGIN, buf,
 	      db_enc_round(buf, DB_FR_ROUND_BEGIN, round, final ? DB_ROUND_FINAL : 0, n, 0));
-	len = db_enc_pages_prefix(buf, n, desc);
-	for (i = 0; i < n; i++) {
+	len = db_enc_pages_prefix(buf, nd, desc);
+	for (i = 0; i < nd; i++) {
 		if (desc[i] & DB_PAGE_DESC_ZERO)
 			continue;
-		memcpy(buf + len + k * DB_PAGE_SIZE, ram + (first + i) * DB_PAGE_SIZE,
+		memcpy(buf + len + k * DB_PAGE_SIZE, ram + desc[i] * DB_PAGE_SIZE,
 		       DB_PAGE_SIZE);
 		k++;
 	}
@@ -138,29 +149,45 @@ static size_t workload_state(uint8_t *st, size_t cap, const struct dr_config *cf
 	return n;
 }
 
+/* The RAM checksum and chunk hashes, as both sides compute them. */
+static struct db_ram_sums ram_sums(void)
+{
+	struct db_ram r = { .base = ram, .size = sizeof(ram), .npages = NPAGES,
+			    .backing = DB_BACKING_MEMFD, .fd = -1 };
+	struct db_ram_sums s;
+
+	if (db_ram_sums_compute(&s, "fuzz-seeds", &r, NPAGES, CHUNK, false))
+		exit(1);
+	return s;
+}
+
 static void end_of(struct out *o, bool equal)
 {
-	struct db_hash128 sum = db_hash128(ram, sizeof(ram));
+	struct db_ram_sums s = ram_sums();
+	struct db_hash128 sum = s.sum;
 
+	db_ram_sums_free(&s);
 	if (!equal)
 		sum.lo ^= 1;
 	frame(o, DB_FR_END, buf, db_enc_end(buf, sum, NPAGES + 2, 2));
 }
 
 static void hashes(struct out *o, uint32_t kind, uint64_t first, uint32_t n,
-		   uint64_t unit_pages, uint64_t wrong)
+		   uint64_t wrong)
 {
+	struct db_ram_sums s = ram_sums();
 	size_t len = db_enc_hashes_prefix(buf, kind, first, n);
 	uint32_t i;
 	uint64_t v;
 
 	for (i = 0; i < n; i++) {
-		v = db_hash64(ram + (first + i) * unit_pages * DB_PAGE_SIZE,
-			      unit_pages * DB_PAGE_SIZE);
+		v = kind == DB_HASH_CHUNKS ? s.chunk[first + i] :
+		    db_page_hash(ram + (first + i) * DB_PAGE_SIZE);
 		if (first + i == wrong)
 			v ^= 1;
 		db_put64(buf + len + 8 * i, v);
 	}
+	db_ram_sums_free(&s);
 	frame(o, DB_FR_HASHES, buf, len + 8ull * n);
 }
 
@@ -176,7 +203,7 @@ static void source_sessions(void)
 	unsigned i;
 
 	for (i = 0; i < NPAGES; i++)
-		if (i % 3)
+		if (i % 3 && i < 10)	/* pages 9..15: a run of zero pages */
 			memset(ram + i * DB_PAGE_SIZE, 'a' + (int)i, DB_PAGE_SIZE);
 	stn = workload_state(st, sizeof(st), &dcfg, wram, 16);
 
@@ -200,8 +227,8 @@ static void source_sessions(void)
 	round_of(&o, 0, true, 0, NPAGES);
 	frame(&o, DB_FR_STATE, buf, db_enc_state_prefix(buf, 5000, 0));
 	end_of(&o, false);
-	hashes(&o, DB_HASH_CHUNKS, 0, NPAGES / CHUNK, CHUNK, 1);
-	hashes(&o, DB_HASH_PAGES, 4, CHUNK, 1, 5);
+	hashes(&o, DB_HASH_CHUNKS, 0, NPAGES / CHUNK, 1);
+	hashes(&o, DB_HASH_PAGES, 4, CHUNK, 5);
 	save("dest", "differs-located", o.p, o.len);
 	save("proto-dst", "differs-located", o.p, o.len);
 
