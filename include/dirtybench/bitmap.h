@@ -49,6 +49,22 @@ static inline void db_bitmap_set_atomic(struct db_bitmap *b, size_t i)
 			  __ATOMIC_RELAXED);
 }
 
+/*
+ * Bits set in x, inline: on baseline x86-64 __builtin_popcountll is a
+ * libgcc call, too dear where a loop counts word by word.
+ */
+static inline unsigned db_popcount64(uint64_t x)
+{
+#if defined(__POPCNT__) || !defined(__x86_64__)
+	return (unsigned)__builtin_popcountll(x);
+#else
+	x -= (x >> 1) & 0x5555555555555555ull;
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (unsigned)((x * 0x0101010101010101ull) >> 56);
+#endif
+}
+
 /* Atomically take word w (returning it) and leave it zero. */
 static inline uint64_t db_bitmap_xchg_word(struct db_bitmap *b, size_t w)
 {

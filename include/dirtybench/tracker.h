@@ -90,6 +90,15 @@ struct db_tracker_ops {
 	int (*collect)(struct db_tracker *t, struct db_bitmap *dirty);
 
 	/*
+	 * Optional. collect(), and add to *added how many of the bits it ORs
+	 * into 'dirty' were clear there before. Without it the wrapper counts
+	 * the bitmap before and after collect(): two passes over all of it,
+	 * more than a sparse collect itself costs on a fast mechanism.
+	 */
+	int (*collect_count)(struct db_tracker *t, struct db_bitmap *dirty,
+			     size_t *added);
+
+	/*
 	 * Optional (DB_TRK_SNAPSHOT). Copy into dst the content pages
 	 * [first, first+n) had when the current round began, consistent and
 	 * never torn, while writers keep writing.

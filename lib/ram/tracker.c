@@ -157,7 +157,7 @@ int db_tracker_start(struct db_tracker *t)
 int db_tracker_collect(struct db_tracker *t, struct db_bitmap *dirty)
 {
 	uint64_t t0, dt;
-	size_t before;
+	size_t before = 0, added = 0;
 	int err;
 
 	if (!t->started)
@@ -165,16 +165,23 @@ int db_tracker_collect(struct db_tracker *t, struct db_bitmap *dirty)
 	if (dirty->nbits != t->ram->npages)
 		return db_error(-EINVAL, "tracker %s: bitmap of %zu bits for %zu pages",
 				t->name, dirty->nbits, t->ram->npages);
-	before = db_bitmap_empty(dirty) ? 0 : db_bitmap_count(dirty);
+	/* Pages reported anew: counted by the tracker, or here around it. */
+	if (!t->ops->collect_count)
+		before = db_bitmap_empty(dirty) ? 0 : db_bitmap_count(dirty);
 	t0 = db_now_ns();
-	err = t->ops->collect(t, dirty);
+	if (t->ops->collect_count)
+		err = t->ops->collect_count(t, dirty, &added);
+	else
+		err = t->ops->collect(t, dirty);
 	dt = db_now_ns() - t0;
 	t->stats.collects++;
 	t->stats.collect_ns += dt;
 	if (dt > t->stats.collect_max_ns)
 		t->stats.collect_max_ns = dt;
+	if (!err && !t->ops->collect_count)
+		added = db_bitmap_count(dirty) - before;
 	if (!err)
-		t->stats.pages_reported += db_bitmap_count(dirty) - before;
+		t->stats.pages_reported += added;
 	return err;
 }
 

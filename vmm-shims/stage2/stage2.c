@@ -1125,39 +1125,53 @@ bool s2_log_enabled(struct s2_vm *vm, unsigned id)
 	return on;
 }
 
-/* Write-protect the pages of 'bits' (word w of the slot). Lock held. */
+/*
+ * Write-protect the pages of 'bits' (word w of the slot), and count into
+ * *nfresh those also set in 'fresh'. Lock held.
+ */
 static int wp_word(struct s2_vm *vm, struct s2_slot *s, size_t w,
-		   uint64_t bits)
+		   uint64_t bits, uint64_t fresh, size_t *nfresh)
 {
 	struct s2_loc loc;
+	size_t n = 0;
 	int err;
 
 	while (bits) {
-		size_t page = w * 64 + (size_t)__builtin_ctzll(bits);
-		uint64_t ipa = s->ipa + ((uint64_t)page << S2_PAGE_SHIFT);
+		unsigned b = (unsigned)__builtin_ctzll(bits);
+		uint64_t ipa = s->ipa + ((uint64_t)(w * 64 + b) << S2_PAGE_SHIFT);
 
 		bits &= bits - 1;
+		n += (fresh >> b) & 1;
 		err = walk_locked(vm, ipa, &loc);
 		if (err)
 			return err;
 		if (loc.kind == S2_KIND_BLOCK || loc.kind == S2_KIND_PAGE)
 			wp_leaf(vm, loc.entry);
 	}
+	*nfresh += n;
 	return 0;
+}
+
+/* Bits of m not yet set in o. */
+static size_t new_bits(uint64_t m, uint64_t o)
+{
+	return db_popcount64(m & ~o);
 }
 
 /*
  * Take dirty bits from words [w0, w0 + nw) of the slot's bitmap and
  * write-protect their pages again, then flush the VMID's TLBs if any page
  * was. Without a mask (GET_DIRTY_LOG) whole words are taken and ORed into
- * out; with one (CLEAR_DIRTY_LOG) only the masked bits that are set, the
- * last word cut to last_bits when not 0. ctl held.
+ * out, and with 'added' the bits that were clear in out are counted into
+ * it; with a mask (CLEAR_DIRTY_LOG) only the masked bits that are set,
+ * the last word cut to last_bits when not 0. ctl held.
  */
 static int take_and_protect(struct s2_vm *vm, struct s2_slot *s, size_t w0,
 			    size_t nw, const uint64_t *mask, unsigned last_bits,
-			    uint64_t *out)
+			    uint64_t *out, size_t *added)
 {
-	uint64_t wp0, m;
+	uint64_t wp0, m, fmask;
+	size_t fresh = 0;
 	size_t w;
 	int err = 0;
 
@@ -1166,6 +1180,7 @@ static int take_and_protect(struct s2_vm *vm, struct s2_slot *s, size_t w0,
 	for (w = 0; w < nw && !err; w++) {
 		uint64_t *word = &s->dirty[w0 + w];
 
+		fmask = 0;
 		if (mask) {
 			m = mask[w];
 			if (w == nw - 1 && last_bits)
@@ -1174,11 +1189,14 @@ static int take_and_protect(struct s2_vm *vm, struct s2_slot *s, size_t w0,
 				m &= __atomic_fetch_and(word, ~m, __ATOMIC_ACQ_REL);
 		} else {
 			m = __atomic_exchange_n(word, 0, __ATOMIC_ACQ_REL);
+			fmask = m & ~out[w];
 			out[w] |= m;
 		}
 		if (m)
-			err = wp_word(vm, s, w0 + w, m);
+			err = wp_word(vm, s, w0 + w, m, fmask, &fresh);
 	}
+	if (added)
+		*added += fresh;
 	wp0 = ST_GET(vm, pages_wp) - wp0;
 	pthread_rwlock_unlock(&vm->lock);
 	if (wp0)
@@ -1186,26 +1204,41 @@ static int take_and_protect(struct s2_vm *vm, struct s2_slot *s, size_t w0,
 	return err;
 }
 
-int s2_get_dirty_log(struct s2_vm *vm, unsigned id, uint64_t *out,
-		     bool manual_protect)
+int s2_get_dirty_log_count(struct s2_vm *vm, unsigned id, uint64_t *out,
+			   bool manual_protect, size_t *added)
 {
 	struct s2_slot *s = slot_get(vm, id);
-	uint64_t t0 = db_now_ns();
-	size_t w, nw;
+	uint64_t t0 = db_now_ns(), m;
+	size_t w, nw, fresh = 0;
 	int err = 0;
 
 	if (!s)
 		return -EINVAL;
 	nw = DB_BITMAP_WORDS(s->npages);
 	pthread_mutex_lock(&vm->ctl);
-	if (manual_protect)
+	if (manual_protect && added) {
+		for (w = 0; w < nw; w++) {
+			m = __atomic_load_n(&s->dirty[w], __ATOMIC_ACQUIRE);
+			if (m)
+				fresh += new_bits(m, out[w]);
+			out[w] |= m;
+		}
+		*added += fresh;
+	} else if (manual_protect) {
 		for (w = 0; w < nw; w++)
 			out[w] |= __atomic_load_n(&s->dirty[w], __ATOMIC_ACQUIRE);
-	else
-		err = take_and_protect(vm, s, 0, nw, NULL, 0, out);
+	} else {
+		err = take_and_protect(vm, s, 0, nw, NULL, 0, out, added);
+	}
 	ST_ADD(vm, dirty_log_ns, db_now_ns() - t0);
 	pthread_mutex_unlock(&vm->ctl);
 	return err;
+}
+
+int s2_get_dirty_log(struct s2_vm *vm, unsigned id, uint64_t *out,
+		     bool manual_protect)
+{
+	return s2_get_dirty_log_count(vm, id, out, manual_protect, NULL);
 }
 
 int s2_clear_dirty_log(struct s2_vm *vm, unsigned id, size_t first,
@@ -1223,7 +1256,7 @@ int s2_clear_dirty_log(struct s2_vm *vm, unsigned id, size_t first,
 				first, npages, s->npages);
 	pthread_mutex_lock(&vm->ctl);
 	err = take_and_protect(vm, s, first / 64, DB_BITMAP_WORDS(npages), mask,
-			       npages % 64, NULL);
+			       npages % 64, NULL, NULL);
 	ST_ADD(vm, dirty_log_ns, db_now_ns() - t0);
 	pthread_mutex_unlock(&vm->ctl);
 	return err;

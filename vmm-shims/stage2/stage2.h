@@ -219,6 +219,13 @@ bool s2_log_enabled(struct s2_vm *vm, unsigned slot);
 int s2_get_dirty_log(struct s2_vm *vm, unsigned slot, uint64_t *out,
 		     bool manual_protect);
 /*
+ * The same, and add to *added how many of the bits it ORs into 'out' were
+ * clear there before: what a tracker reports anew, counted on the words
+ * the read takes anyway instead of in two more passes over 'out'.
+ */
+int s2_get_dirty_log_count(struct s2_vm *vm, unsigned slot, uint64_t *out,
+			   bool manual_protect, size_t *added);
+/*
  * CLEAR_DIRTY_LOG (manual protect): for each bit set in mask (bit i stands
  * for page first+i, first a multiple of 64), clear the dirty bit if set
  * and write-protect that page; then flush if any page was.

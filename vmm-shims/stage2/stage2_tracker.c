@@ -153,24 +153,39 @@ static int s2t_start(struct db_tracker *t)
 	return s2_log_enable(p->vm, p->slot);
 }
 
-static int s2t_collect(struct db_tracker *t, struct db_bitmap *dirty)
+static int s2t_collect_count(struct db_tracker *t, struct db_bitmap *dirty,
+			     size_t *added)
 {
 	struct s2t_priv *p = t->priv;
-	size_t first, nw = DB_BITMAP_WORDS(p->npages);
+	size_t first, nw = DB_BITMAP_WORDS(p->npages), fresh = 0;
+	uint64_t m;
 	int err;
 
 	if (!p->manual)
-		return s2_get_dirty_log(p->vm, p->slot, dirty->words, false);
+		return s2_get_dirty_log_count(p->vm, p->slot, dirty->words, false,
+					      added);
 	memset(p->scratch, 0, nw * sizeof(uint64_t));
 	err = s2_get_dirty_log(p->vm, p->slot, p->scratch, true);
 	for (first = 0; !err && first < p->npages; first += p->clear_chunk)
 		err = s2_clear_dirty_log(p->vm, p->slot, first,
 					 DB_MIN(p->clear_chunk, p->npages - first),
 					 p->scratch + first / 64);
-	if (!err)
-		for (first = 0; first < nw; first++)
-			dirty->words[first] |= p->scratch[first];
+	for (first = 0; !err && first < nw; first++) {
+		m = p->scratch[first];
+		if (!m)
+			continue;
+		fresh += db_popcount64(m & ~dirty->words[first]);
+		dirty->words[first] |= m;
+	}
+	*added += fresh;
 	return err;
+}
+
+static int s2t_collect(struct db_tracker *t, struct db_bitmap *dirty)
+{
+	size_t added = 0;
+
+	return s2t_collect_count(t, dirty, &added);
 }
 
 static int s2t_guest_write(struct db_tracker *t, unsigned vcpu, size_t page,
@@ -256,6 +271,7 @@ static size_t s2t_counters(struct db_tracker *t, struct db_counter *out,
 		.attach = s2t_attach,					\
 		.start = s2t_start,					\
 		.collect = s2t_collect,					\
+		.collect_count = s2t_collect_count,			\
 		.guest_write = s2t_guest_write,				\
 		.stop = s2t_stop,					\
 		.detach = s2t_detach,					\
