@@ -103,7 +103,8 @@ exact(const struct db_console *c, const char *name, bool may_skip)
 
 	cr_assert(r, "kvm/%s reported", name);
 	if (may_skip && r->verdict == DB_CON_SKIP) {
-		cr_log_warn("kvm/%s skipped: %s", name, r->detail);
+		/* Not cr_log_warn: Criterion exits 1 after any warning. */
+		fprintf(stderr, "kvm/%s skipped inside the test bed: %s\n", name, r->detail);
 		return NULL;
 	}
 	cr_assert_eq(r->verdict, DB_CON_PASS, "kvm/%s: %s %s", name,
