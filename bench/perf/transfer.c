@@ -416,8 +416,33 @@ struct mig_samples {
 	struct perf_mig last;
 };
 
+/*
+ * A virtual machine with free page reporting hands free memory back to
+ * its host about two seconds after it is freed, and the next write to it
+ * costs a host fault per page: faulting 512 MiB in took 1.0-1.4 s instead
+ * of 0.14-0.3 s here whenever a reference or a migration drew such
+ * memory (docs/performance.md, "The machine, first"). Writing 'bytes' and
+ * freeing them right before leaves memory the host backs at the head of
+ * the free lists, so that the references and the migration after them
+ * find the same kind.
+ */
+static void warm_free_memory(size_t bytes)
+{
+	long psz = sysconf(_SC_PAGESIZE);
+	uint8_t *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t off;
+
+	if (p == MAP_FAILED)
+		return;		/* only a steadier figure is lost */
+	for (off = 0; off < bytes; off += (size_t)psz)
+		p[off] = 1;
+	munmap(p, bytes);
+}
+
 /* n migrations of cfg; with refs, a TCP stream of 'ref_bytes' into fresh
- * and into touched memory before each. */
+ * and into touched memory before each, after warm_free_memory() of
+ * enough for both ends of the migration and a reference. */
 static int migrate_n(const struct db_run_config *cfg, unsigned n, bool refs,
 		     size_t ref_bytes, struct mig_samples *s)
 {
@@ -429,6 +454,7 @@ static int migrate_n(const struct db_run_config *cfg, unsigned n, bool refs,
 	n = DB_MIN(n, (unsigned)MAX_REPS);
 	for (i = 0; i < n; i++) {
 		if (refs) {
+			warm_free_memory(3 * ref_bytes);
 			err = tcp_stream(ref_bytes, SINK_FRESH, &s->fresh_bps[i]);
 			if (!err)
 				err = tcp_stream(ref_bytes, SINK_TOUCHED, &s->touched_bps[i]);
