@@ -767,6 +767,12 @@ Test(engine, dest_prefault_without_madvise_writes_every_page, .timeout = 120)
 	zero_guest_faulted_in("DIRTYBENCH_POPULATE=touch", "touch");
 }
 
+/* 64 MiB is shared by two threads where there are two CPUs; one alone too */
+Test(engine, dest_prefault_on_one_thread_faults_every_page, .timeout = 120)
+{
+	zero_guest_faulted_in("DIRTYBENCH_POPULATE_THREADS=1", "populate");
+}
+
 Test(engine, dest_prefault_off_faults_pages_in_as_they_come, .timeout = 120)
 {
 	long long rss;

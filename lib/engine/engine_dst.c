@@ -7,6 +7,8 @@
  * resumed, for a short tail whose figures go back to the source.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,33 +126,75 @@ static bool want_prefault(struct db_dest *d, const struct db_hello *h)
  * Fault the whole RAM in before the HELLO_ACK, so that round 0 copies
  * into memory that is there: a fault taken inside recv()'s copy, and
  * even one taken by MADV_POPULATE_WRITE during round 0, competes with
- * the stream for the same two cores (docs/performance.md). Done in
- * slices, so that an interrupt is not kept waiting by a large guest.
- * DIRTYBENCH_POPULATE=touch takes the fallback of a kernel without
- * MADV_POPULATE_WRITE (a test hook).
+ * the stream for the same two cores (docs/performance.md). The source
+ * waits idle meanwhile, so a second thread takes half of the slices
+ * where there is a second CPU; slices, so that an interrupt is not kept
+ * waiting by a large guest. DIRTYBENCH_POPULATE=touch takes the fallback
+ * of a kernel without MADV_POPULATE_WRITE (a test hook),
+ * DIRTYBENCH_POPULATE_THREADS=1 keeps it on one thread.
  */
-#define PREFAULT_SLICE (64ull << 20)
+#define PREFAULT_SLICE (16ull << 20)
+#define PREFAULT_THREADED_MIN (64ull << 20)
+
+struct prefault_job {
+	struct db_ram *ram;
+	bool touch;
+	uint64_t next;		/* the next slice's offset, atomic */
+	int how;		/* DB_POPULATED_* of the last slice, or an error */
+	char why[256];		/* the error of a failed slice */
+};
+
+static void *prefault_slices(void *arg)
+{
+	struct prefault_job *j = arg;
+	bool touch = j->touch;
+	uint64_t off, n;
+	int r = touch ? DB_POPULATED_TOUCH : DB_POPULATED_MADVISE;
+
+	for (;;) {
+		off = __atomic_fetch_add(&j->next, PREFAULT_SLICE, __ATOMIC_RELAXED);
+		if (off >= j->ram->size || db_interrupted)
+			break;
+		n = DB_MIN(PREFAULT_SLICE, j->ram->size - off);
+		r = db_ram_populate(j->ram, off, n, touch);
+		if (r < 0) {
+			snprintf(j->why, sizeof(j->why), "%s", db_strerror());
+			/* the other thread stops at its next slice */
+			__atomic_store_n(&j->next, j->ram->size, __ATOMIC_RELAXED);
+			break;
+		}
+		/* the fallback once, not a failed madvise per slice */
+		touch = r == DB_POPULATED_TOUCH;
+	}
+	return (void *)(intptr_t)r;
+}
 
 static int prefault(struct db_dest *d)
 {
 	const char *how = getenv("DIRTYBENCH_POPULATE");
-	bool touch = how && !strcmp(how, "touch");
-	uint64_t t0 = db_now_ns(), off, n;
-	int r = 0;
+	const char *nthr = getenv("DIRTYBENCH_POPULATE_THREADS");
+	struct prefault_job j = { .ram = &d->ram, .touch = how && !strcmp(how, "touch") };
+	uint64_t t0 = db_now_ns();
+	bool two = d->ram.size >= PREFAULT_THREADED_MIN &&
+		   sysconf(_SC_NPROCESSORS_ONLN) > 1 && !(nthr && !strcmp(nthr, "1"));
+	pthread_t thr;
+	void *ret;
 	char sz[32];
+	int r;
 
-	for (off = 0; off < d->ram.size; off += n) {
-		if (db_interrupted)
-			return db_error(-ECANCELED, "destination: interrupted while faulting its RAM in");
-		n = DB_MIN(PREFAULT_SLICE, d->ram.size - off);
-		r = db_ram_populate(&d->ram, off, n, touch);
-		if (r < 0)
-			return db_error(r, "destination cannot fault in %s of guest RAM: %s",
-					db_fmt_bytes(d->ram.size, sz, sizeof(sz)),
-					db_strerror());
-		/* the fallback once, not a failed madvise per slice */
-		touch = r == DB_POPULATED_TOUCH;
+	if (two && pthread_create(&thr, NULL, prefault_slices, &j))
+		two = false;
+	r = (int)(intptr_t)prefault_slices(&j);
+	if (two) {
+		pthread_join(thr, &ret);
+		if ((int)(intptr_t)ret < 0 && r >= 0)
+			r = (int)(intptr_t)ret;
 	}
+	if (db_interrupted)
+		return db_error(-ECANCELED, "destination: interrupted while faulting its RAM in");
+	if (r < 0)
+		return db_error(r, "destination cannot fault in %s of guest RAM: %s",
+				db_fmt_bytes(d->ram.size, sz, sizeof(sz)), j.why);
 	d->populated = true;
 	d->res->dst_prefault = r;
 	d->res->dst_prefault_ns = db_now_ns() - t0;
