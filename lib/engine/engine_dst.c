@@ -140,7 +140,6 @@ struct prefault_job {
 	struct db_ram *ram;
 	bool touch;
 	uint64_t next;		/* the next slice's offset, atomic */
-	int how;		/* DB_POPULATED_* of the last slice, or an error */
 	char why[256];		/* the error of a failed slice */
 };
 
@@ -187,7 +186,8 @@ static int prefault(struct db_dest *d)
 	r = (int)(intptr_t)prefault_slices(&j);
 	if (two) {
 		pthread_join(thr, &ret);
-		if ((int)(intptr_t)ret < 0 && r >= 0)
+		/* an error wins, then the fallback: what either thread took */
+		if ((int)(intptr_t)ret < 0 || (r >= 0 && (int)(intptr_t)ret == DB_POPULATED_TOUCH))
 			r = (int)(intptr_t)ret;
 	}
 	if (db_interrupted)
