@@ -59,7 +59,7 @@ static const struct perf_opt {
 	[OPT_SECTIONS] = { "sections", "LIST", "all",
 			   "sections to run, comma-separated (see below)" },
 	[OPT_REPS] = { "reps", "N", "5",
-		       "measurements per row, figure and reference alike (1-15; rows whose single measurement is cheap take at least 7): the row gives their median and interquartile range" },
+		       "measurements per row, figure and reference alike (1-15; rows whose single measurement is cheap take at least 7, and collect rows take more, up to 15, while they stay within 50 ms): the row gives their median and interquartile range" },
 	[OPT_NOISE] = { "noise-spread", "FRACTION", "0.10",
 			"a reference whose interquartile range exceeds this fraction of its median makes the machine too noisy to judge the rows against it" },
 	[OPT_QUICK] = { "quick", NULL, "off",

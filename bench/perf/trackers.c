@@ -62,6 +62,21 @@ static unsigned nreps(const struct perf_run *r, int i)
 	return perf_reps(r, min_reps[i], MAX_REPS);
 }
 
+/*
+ * Whether to take measurement k + 1 of a fraction, after 'spent' ns of
+ * wall-clock time on it, writes included: the --reps count (at least
+ * min_reps), then more up to MAX_REPS while the row stays cheap, as the
+ * short collects are the ones a neighbour's cache traffic moves most.
+ */
+#define REP_BUDGET_NS 50e6
+static bool another_rep(const struct perf_run *r, int p, unsigned k,
+			double spent)
+{
+	if (k < nreps(r, p))
+		return true;
+	return !r->quick && k < MAX_REPS && spent < REP_BUDGET_NS;
+}
+
 static unsigned nwarm(const struct perf_run *r, int i)
 {
 	return r->quick ? 0 : warmup[i];
@@ -683,7 +698,7 @@ static void bare_pass(const struct perf_run *r, const struct bare_ops *ops,
 		      struct bare_figs *bf)
 {
 	struct bare b;
-	double drop;
+	double drop, spent;
 	unsigned k;
 	int p;
 
@@ -694,9 +709,13 @@ static void bare_pass(const struct perf_run *r, const struct bare_ops *ops,
 	for (p = 0; p < NPCT && bf->ok; p++) {
 		for (k = 0; k < nwarm(r, p) && bf->ok; k++)
 			bf->ok = !ops->measure(&b, pages_at(s, p), s->k[p], &drop);
-		for (k = 0; k < nreps(r, p) && bf->ok; k++)
+		for (k = 0, spent = 0; another_rep(r, p, k, spent) && bf->ok; k++) {
+			uint64_t t0 = db_now_ns();
+
 			bf->ok = !ops->measure(&b, pages_at(s, p), s->k[p],
 					       &bf->collect[p][bf->n[p]++]);
+			spent += (double)(db_now_ns() - t0);
+		}
 	}
 	for (k = 0; ops->fault && k < nreps(r, 2) && bf->ok; k++)
 		bf->ok = !ops->fault(&b, pages_at(s, 2), s->k[2],
@@ -752,7 +771,8 @@ static int measure_tracker(struct perf_run *r, const char *spec,
 	const struct bare_ops *bare = bare_find(spec);
 	static struct bare_figs bf;
 	double v[NPCT][MAX_REPS], w[MAX_REPS], fw[MAX_REPS], arm, first_write = -1;
-	unsigned nfw = 0;
+	double spent;
+	unsigned nfw = 0, nv[NPCT];
 	char fig[32], ref[64], sz[32];
 	unsigned k, n;
 	int p, err;
@@ -785,13 +805,17 @@ static int measure_tracker(struct perf_run *r, const char *spec,
 		goto fail;
 	arm = (double)t->stats.start_ns;
 	for (p = 0; p < NPCT; p++) {
-		n = nreps(r, p);
 		for (k = 0; k < nwarm(r, p) && !err; k++)
 			err = tracker_round(t, &ram, pages_at(s, p), s->k[p], &got,
 					    &w[0], &v[p][0]);
-		for (k = 0; k < n && !err; k++)
+		for (k = 0, spent = 0; !err && another_rep(r, p, k, spent); k++) {
+			uint64_t t0 = db_now_ns();
+
 			err = tracker_round(t, &ram, pages_at(s, p), s->k[p], &got,
 					    &w[k], &v[p][k]);
+			spent += (double)(db_now_ns() - t0);
+		}
+		n = nv[p] = k;
 		if (err)
 			goto fail;
 		if (pcts[p] == 10) {
@@ -811,10 +835,10 @@ static int measure_tracker(struct perf_run *r, const char *spec,
 		snprintf(fig, sizeof(fig), "collect_ns@%g%%", pcts[p]);
 		snprintf(ref, sizeof(ref), "memcpy of %s",
 			 db_fmt_bytes(s->k[p] * DB_PAGE_SIZE, sz, sizeof(sz)));
-		perf_add_samples(r, spec, s->size, fig, v[p], nreps(r, p), ref,
+		perf_add_samples(r, spec, s->size, fig, v[p], nv[p], ref,
 				 &s->memcpy_ns[p], 1, NULL, NULL);
 		if (bf.ok)
-			perf_add_samples(r, spec, s->size, fig, v[p], nreps(r, p),
+			perf_add_samples(r, spec, s->size, fig, v[p], nv[p],
 					 bare->what, bf.collect[p], bf.n[p], NULL, &t3);
 	}
 	perf_add(r, spec, s->size, first_write >= 0 ? "first_write_ns" : NULL,
