@@ -7,7 +7,6 @@
  * resumed, for a short tail whose figures go back to the source.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include "dirtybench/dirtyram.h"
 #include "dirtybench/ram.h"
 #include "base/compat.h"
+#include "base/slices.h"
 #include "engine/engine.h"
 #include "engine/ramsum.h"
 #include "wire/proto.h"
@@ -138,34 +138,21 @@ static bool want_prefault(struct db_dest *d, const struct db_hello *h)
 
 struct prefault_job {
 	struct db_ram *ram;
-	bool touch;
-	uint64_t next;		/* the next slice's offset, atomic */
-	char why[256];		/* the error of a failed slice */
+	bool touch;		/* the fallback, once a slice took it; atomic */
 };
 
-static void *prefault_slices(void *arg)
+static int prefault_slice(void *arg, uint64_t off, uint64_t len)
 {
 	struct prefault_job *j = arg;
-	bool touch = j->touch;
-	uint64_t off, n;
-	int r = touch ? DB_POPULATED_TOUCH : DB_POPULATED_MADVISE;
+	int r = db_ram_populate(j->ram, off, len,
+				__atomic_load_n(&j->touch, __ATOMIC_RELAXED));
 
-	for (;;) {
-		off = __atomic_fetch_add(&j->next, PREFAULT_SLICE, __ATOMIC_RELAXED);
-		if (off >= j->ram->size || db_interrupted)
-			break;
-		n = DB_MIN(PREFAULT_SLICE, j->ram->size - off);
-		r = db_ram_populate(j->ram, off, n, touch);
-		if (r < 0) {
-			snprintf(j->why, sizeof(j->why), "%s", db_strerror());
-			/* the other thread stops at its next slice */
-			__atomic_store_n(&j->next, j->ram->size, __ATOMIC_RELAXED);
-			break;
-		}
-		/* the fallback once, not a failed madvise per slice */
-		touch = r == DB_POPULATED_TOUCH;
-	}
-	return (void *)(intptr_t)r;
+	if (r < 0)
+		return r;
+	/* the fallback once, not a failed madvise per slice */
+	if (r == DB_POPULATED_TOUCH)
+		__atomic_store_n(&j->touch, true, __ATOMIC_RELAXED);
+	return 0;
 }
 
 static int prefault(struct db_dest *d)
@@ -174,29 +161,19 @@ static int prefault(struct db_dest *d)
 	const char *nthr = getenv("DIRTYBENCH_POPULATE_THREADS");
 	struct prefault_job j = { .ram = &d->ram, .touch = how && !strcmp(how, "touch") };
 	uint64_t t0 = db_now_ns();
-	bool two = d->ram.size >= PREFAULT_THREADED_MIN &&
-		   sysconf(_SC_NPROCESSORS_ONLN) > 1 && !(nthr && !strcmp(nthr, "1"));
-	pthread_t thr;
-	void *ret;
+	bool two = d->ram.size >= PREFAULT_THREADED_MIN && !(nthr && !strcmp(nthr, "1"));
 	char sz[32];
 	int r;
 
-	if (two && pthread_create(&thr, NULL, prefault_slices, &j))
-		two = false;
-	r = (int)(intptr_t)prefault_slices(&j);
-	if (two) {
-		pthread_join(thr, &ret);
-		/* an error wins, then the fallback: what either thread took */
-		if ((int)(intptr_t)ret < 0 || (r >= 0 && (int)(intptr_t)ret == DB_POPULATED_TOUCH))
-			r = (int)(intptr_t)ret;
-	}
-	if (db_interrupted)
+	r = db_slices_run(d->ram.size, PREFAULT_SLICE, two, prefault_slice, &j,
+			  &db_interrupted, NULL);
+	if (r == -ECANCELED)
 		return db_error(-ECANCELED, "destination: interrupted while faulting its RAM in");
 	if (r < 0)
 		return db_error(r, "destination cannot fault in %s of guest RAM: %s",
-				db_fmt_bytes(d->ram.size, sz, sizeof(sz)), j.why);
+				db_fmt_bytes(d->ram.size, sz, sizeof(sz)), db_strerror());
 	d->populated = true;
-	d->res->dst_prefault = r;
+	d->res->dst_prefault = j.touch ? DB_POPULATED_TOUCH : DB_POPULATED_MADVISE;
 	d->res->dst_prefault_ns = db_now_ns() - t0;
 	return 0;
 }
