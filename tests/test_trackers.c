@@ -1026,6 +1026,46 @@ Test(trackers, uffd_async_resumes_at_walk_end, .timeout = 30)
 	fx_close(&f);
 }
 
+/*
+ * RAM of 256 MiB or more is armed in 64 MiB slices on two threads: a page
+ * at each end of every slice, written after the arm, is in the collect,
+ * and nothing else.
+ */
+static void large_arm_check(const char *spec)
+{
+	const size_t slice_pages = (64u << 20) / DB_PAGE_SIZE;
+	size_t s, miss, extra, first;
+	struct fx f;
+
+	need_selected(spec);
+	fx_create(&f, spec, 1);
+	fx_attach(&f, 256u << 20, DB_BACKING_ANON);
+	fx_start(&f);
+	for (s = 0; s < f.npages; s += slice_pages) {
+		db_bitmap_set(&f.written, s);
+		db_bitmap_set(&f.written, s + slice_pages - 1);
+		must_write(&f, s, 2);
+		must_write(&f, s + slice_pages - 1, 2);
+	}
+	collect(&f, &f.got);
+	miss = missing(&f.written, &f.got, &first);
+	cr_assert_eq(miss, 0, "%s: %zu pages missed (first %zu)", spec, miss, first);
+	extra = missing(&f.got, &f.written, &first);
+	cr_assert_eq(extra, 0, "%s: %zu pages reported unwritten (first %zu)", spec,
+		     extra, first);
+	fx_close(&f);
+}
+
+Test(trackers, uffd_async_arms_large_ram_on_two_threads, .timeout = 60)
+{
+	large_arm_check("uffd-async");
+}
+
+Test(trackers, uffd_wp_arms_large_ram_on_two_threads, .timeout = 60)
+{
+	large_arm_check("uffd-wp");
+}
+
 /* faulty:NAME:drop=1/N drops about 1/N, the same pages for the same seed. */
 Test(trackers, faulty_drops_one_in_n_deterministically, .timeout = 30)
 {

@@ -95,7 +95,10 @@ static int protect_all(struct uffd_async_priv *p, bool protect)
 
 static int uffd_async_start(struct db_tracker *t)
 {
-	return protect_all(t->priv, true);
+	struct uffd_async_priv *p = t->priv;
+
+	p->wp_ioctls++;
+	return db_uffd_arm("tracker uffd-async", p->uffd, p->base, p->size);
 }
 
 static int uffd_async_collect(struct db_tracker *t, struct db_bitmap *dirty)
