@@ -278,6 +278,19 @@ static void collect(struct fx *f, struct db_bitmap *got)
 		     f->spec, db_strerror());
 }
 
+/* The tracker's counter 'name' (the test fails if it has none). */
+static uint64_t counter(struct fx *f, const char *name)
+{
+	struct db_counter ctr[DB_TRACKER_MAX_COUNTERS];
+	size_t i, n = db_tracker_counters(f->t, ctr, DB_ARRAY_SIZE(ctr));
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(ctr[i].name, name))
+			return ctr[i].value;
+	cr_assert_fail("tracker %s has no counter %s", f->spec, name);
+	return 0;
+}
+
 /* k distinct random pages into 'set' (zeroed first). */
 static void pick_pages(struct db_bitmap *set, size_t k, uint64_t *rng)
 {
@@ -792,10 +805,9 @@ TRACKER_TEST(detach_leaves_ram_intact)
 /* 8. The faulty wrapper really drops bits, and the check above sees it. */
 TRACKER_TEST(faulty_wrapper_is_caught)
 {
-	struct db_counter ctr[DB_TRACKER_MAX_COUNTERS];
 	char spec[96];
 	uint64_t rng = 8, dropped = 0;
-	size_t r, n, i, miss = 0, first;
+	size_t r, miss = 0, first;
 	struct fx f;
 
 	snprintf(spec, sizeof(spec), "faulty:%.60s:drop=1/8,seed=11", param->spec);
@@ -812,10 +824,7 @@ TRACKER_TEST(faulty_wrapper_is_caught)
 		round_trip(&f, 1000, r + 2, &rng);
 		miss += missing(&f.written, &f.got, &first);
 	}
-	n = db_tracker_counters(f.t, ctr, DB_ARRAY_SIZE(ctr));
-	for (i = 0; i < n; i++)
-		if (!strcmp(ctr[i].name, "dropped_pages"))
-			dropped = ctr[i].value;
+	dropped = counter(&f, "dropped_pages");
 	cr_assert_gt(miss, 0, "%s: 3000 page writes and no loss detected", spec);
 	cr_assert_leq(miss, dropped, "%s: %zu pages lost but only %llu dropped",
 		      spec, miss, (unsigned long long)dropped);
@@ -921,9 +930,8 @@ static void *eat_map_count(size_t spare, size_t *len)
  */
 Test(trackers, mprotect_survives_max_map_count, .timeout = 60)
 {
-	struct db_counter ctr[DB_TRACKER_MAX_COUNTERS];
 	uint64_t coalesces = 0;
-	size_t p, n, i, eaten_len, miss, first;
+	size_t p, eaten_len, miss, first;
 	void *eaten;
 	struct fx f;
 	int err;
@@ -939,10 +947,7 @@ Test(trackers, mprotect_survives_max_map_count, .timeout = 60)
 	}
 	db_bitmap_zero(&f.got);
 	err = db_tracker_collect(f.t, &f.got);
-	n = db_tracker_counters(f.t, ctr, DB_ARRAY_SIZE(ctr));
-	for (i = 0; i < n; i++)
-		if (!strcmp(ctr[i].name, "map_count_coalesces"))
-			coalesces = ctr[i].value;
+	coalesces = counter(&f, "map_count_coalesces");
 	munmap(eaten, eaten_len);
 	if (err) {
 		cr_assert(strstr(db_strerror(), "mprotect") &&
@@ -989,9 +994,8 @@ Test(trackers, fork_cow_refuses_shared_memory, .timeout = 30)
 /* More dirty regions than one PAGEMAP_SCAN returns: resume at walk_end. */
 Test(trackers, uffd_async_resumes_at_walk_end, .timeout = 30)
 {
-	struct db_counter ctr[DB_TRACKER_MAX_COUNTERS];
-	uint64_t ioctls = 0;
-	size_t p, n, i, miss, extra, first;
+	uint64_t ioctls;
+	size_t p, miss, extra, first;
 	struct fx f;
 
 	need_selected("uffd-async");
@@ -1006,10 +1010,7 @@ Test(trackers, uffd_async_resumes_at_walk_end, .timeout = 30)
 	cr_assert_eq(miss, 0, "%zu pages missed (first %zu)", miss, first);
 	extra = missing(&f.got, &f.written, &first);
 	cr_assert_eq(extra, 0, "%zu pages reported unwritten (first %zu)", extra, first);
-	n = db_tracker_counters(f.t, ctr, DB_ARRAY_SIZE(ctr));
-	for (i = 0; i < n; i++)
-		if (!strcmp(ctr[i].name, "scan_ioctls"))
-			ioctls = ctr[i].value;
+	ioctls = counter(&f, "scan_ioctls");
 	cr_assert_geq(ioctls, 2048 / 8, "2048 regions in 8-region ioctls took %llu",
 		      (unsigned long long)ioctls);
 	{
@@ -1041,6 +1042,9 @@ static void large_arm_check(const char *spec)
 	fx_create(&f, spec, 1);
 	fx_attach(&f, 256u << 20, DB_BACKING_ANON);
 	fx_start(&f);
+	cr_assert_eq(counter(&f, "wp_ioctls"), 4,
+		     "%s: 256 MiB armed in four 64 MiB slices, not %llu ioctls", spec,
+		     (unsigned long long)counter(&f, "wp_ioctls"));
 	for (s = 0; s < f.npages; s += slice_pages) {
 		db_bitmap_set(&f.written, s);
 		db_bitmap_set(&f.written, s + slice_pages - 1);

@@ -526,16 +526,21 @@ static int arm_slice(void *arg, uint64_t off, uint64_t len)
 	return db_uffd_wp(j->fd, j->base + off, len, true, false);
 }
 
-int db_uffd_arm(const char *who, int fd, void *base, size_t len)
+int db_uffd_arm(const char *who, int fd, void *base, size_t len,
+		uint64_t *ioctls)
 {
 	struct arm_job j = { .fd = fd, .base = base };
+	bool two = len >= ARM_THREADED_MIN;
+	uint64_t slice = two ? ARM_SLICE : len;
 	char sz[32];
 	int err;
 
-	err = db_slices_run(len, ARM_SLICE, len >= ARM_THREADED_MIN, arm_slice,
-			    &j, NULL, NULL);
+	/* smaller RAM: one ioctl */
+	err = db_slices_run(len, slice, two, arm_slice, &j, NULL, NULL);
 	if (err)
 		return db_error_errno(err, "%s: cannot write-protect %s at %p", who,
 				      db_fmt_bytes(len, sz, sizeof(sz)), base);
+	if (slice)
+		*ioctls += (len + slice - 1) / slice;
 	return 0;
 }

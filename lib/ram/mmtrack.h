@@ -45,9 +45,11 @@ int db_uffd_wp_all(const char *who, int fd, void *base, size_t len,
 		   bool protect);
 /*
  * Write-protect all of guest RAM to arm a tracker, in slices on two
- * threads where the RAM is large and there are two CPUs.
+ * threads where the RAM is large and there are two CPUs; the ioctls it
+ * made are added to *ioctls.
  */
-int db_uffd_arm(const char *who, int fd, void *base, size_t len);
+int db_uffd_arm(const char *who, int fd, void *base, size_t len,
+		uint64_t *ioctls);
 /* Wake the threads waiting on faults in [base, base+len). */
 int db_uffd_wake(int fd, void *base, size_t len);
 /* The kernel feature a backing needs for WP: 0 or a UFFD_FEATURE_*. */

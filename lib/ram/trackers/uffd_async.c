@@ -97,8 +97,8 @@ static int uffd_async_start(struct db_tracker *t)
 {
 	struct uffd_async_priv *p = t->priv;
 
-	p->wp_ioctls++;
-	return db_uffd_arm("tracker uffd-async", p->uffd, p->base, p->size);
+	return db_uffd_arm("tracker uffd-async", p->uffd, p->base, p->size,
+			   &p->wp_ioctls);
 }
 
 static int uffd_async_collect(struct db_tracker *t, struct db_bitmap *dirty)

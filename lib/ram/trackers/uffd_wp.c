@@ -142,8 +142,8 @@ static int uffd_wp_start(struct db_tracker *t)
 	if (err)
 		return db_error_errno(-err, "tracker uffd-wp: cannot start the fault handler thread");
 	p->thread_running = true;
-	p->wp_ioctls++;
-	return db_uffd_arm("tracker uffd-wp", p->uffd, p->base, p->size);
+	return db_uffd_arm("tracker uffd-wp", p->uffd, p->base, p->size,
+			   &p->wp_ioctls);
 }
 
 static int uffd_wp_collect(struct db_tracker *t, struct db_bitmap *dirty)
